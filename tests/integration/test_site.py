@@ -1,0 +1,125 @@
+"""The lab's main job (playbooks/site.yml): certificates in moto's Secrets Manager, images in the registry.
+
+The job runs twice in this module: the first run converges (on a fresh machine it issues
+the certificates and builds the images), the second must change nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import urllib.request
+
+import boto3
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.support.ansible_run import run_playbook
+
+DEPLOYMENT = "pacs-lab"
+REGISTRY = "127.0.0.1:5001"
+LEAVES = {
+    "pacs-edge": {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH},
+    "admin-web": {ExtendedKeyUsageOID.SERVER_AUTH},
+    "dicom-client": {ExtendedKeyUsageOID.CLIENT_AUTH},
+    "storage-node": {ExtendedKeyUsageOID.SERVER_AUTH},
+}
+IMAGES = ("nginx", "ghostunnel", "pacs")
+
+
+@pytest.fixture(scope="module")
+def site_runs():
+    first = run_playbook("playbooks/site.yml")
+    second = run_playbook("playbooks/site.yml")
+    return first, second
+
+
+@pytest.fixture(scope="module")
+def aws():
+    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    return {name: session.client(name, endpoint_url="http://127.0.0.1:5000") for name in ("secretsmanager", "kms")}
+
+
+def test_site_converges(site_runs):
+    first, _ = site_runs
+    assert first.returncode == 0, first.output[-4000:]
+
+
+def test_site_rerun_changes_nothing(site_runs):
+    _, second = site_runs
+    assert second.returncode == 0, second.output[-4000:]
+    assert second.recap, "no PLAY RECAP in the output"
+    assert second.changed == 0, second.output[-4000:]
+
+
+def test_no_private_key_in_output(site_runs):
+    for run in site_runs:
+        assert "PRIVATE KEY" not in run.output
+
+
+def _secret(aws, name):
+    return aws["secretsmanager"].get_secret_value(SecretId=f"{DEPLOYMENT}/pki/{name}")
+
+
+def test_secrets_are_encrypted_with_the_deployment_key(site_runs, aws):
+    key_arn = aws["kms"].describe_key(KeyId=f"alias/{DEPLOYMENT}")["KeyMetadata"]["Arn"]
+    for name in ("ca", *LEAVES):
+        described = aws["secretsmanager"].describe_secret(SecretId=f"{DEPLOYMENT}/pki/{name}")
+        assert described.get("KmsKeyId") in (key_arn, f"alias/{DEPLOYMENT}", key_arn.split("/")[-1]), name
+        tags = {tag["Key"]: tag["Value"] for tag in described.get("Tags", [])}
+        assert tags.get("pacs:deployment") == DEPLOYMENT, name
+
+
+def test_leaf_certificates_chain_to_the_ca_and_match_their_keys(site_runs, aws):
+    ca = x509.load_pem_x509_certificate(json.loads(_secret(aws, "ca")["SecretString"])["certificate"].encode())
+    for name, usages in LEAVES.items():
+        value = json.loads(_secret(aws, name)["SecretString"])
+        cert = x509.load_pem_x509_certificate(value["certificate"].encode())
+        key = serialization.load_pem_private_key(value["private_key"].encode(), password=None)
+        cert.verify_directly_issued_by(ca)
+        assert value["ca_certificate"].strip() == ca.public_bytes(serialization.Encoding.PEM).decode().strip()
+        assert cert.public_key().public_numbers() == key.public_key().public_numbers(), name
+        assert set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value) == usages, name
+        assert cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+        assert cert.not_valid_after_utc > ca.not_valid_before_utc
+
+
+def test_edge_certificate_names_the_endpoint(site_runs, aws):
+    value = json.loads(_secret(aws, "pacs-edge")["SecretString"])
+    cert = x509.load_pem_x509_certificate(value["certificate"].encode())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert "dimse.pacs.internal" in names.get_values_for_type(x509.DNSName)
+    assert "localhost" in names.get_values_for_type(x509.DNSName)
+
+
+def _registry(path):
+    with urllib.request.urlopen(f"http://{REGISTRY}{path}", timeout=10) as response:  # noqa: S310 - loopback only
+        return json.loads(response.read())
+
+
+def test_three_images_are_in_the_registry(site_runs):
+    catalog = set(_registry("/v2/_catalog")["repositories"])
+    for image in IMAGES:
+        assert f"{DEPLOYMENT}/{image}" in catalog
+        tags = _registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"]
+        assert tags, image
+        assert "latest" not in tags, image
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_image_runs_as_non_root_and_carries_version_labels(site_runs, image):
+    tag = sorted(_registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"])[-1]
+    ref = f"{REGISTRY}/{DEPLOYMENT}/{image}:{tag}"
+    subprocess.run(["docker", "pull", "-q", ref], check=True, capture_output=True)
+    config = json.loads(subprocess.run(["docker", "image", "inspect", ref], check=True, capture_output=True).stdout)[0]["Config"]
+    user = config["User"].split(":")[0]
+    assert user and user not in ("0", "root"), f"{image} runs as {config['User']!r}"
+    labels = config["Labels"] or {}
+    assert labels.get("org.opencontainers.image.version"), labels
+    assert labels.get("org.opencontainers.image.title"), labels
+    uid = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "id", ref, "-u"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert uid != "0"

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Every quality gate and test of the project, in order; called by `./lab test`
+# after set-up (which starts the Docker engine, moto and the registry).
+# Each gate runs even when an earlier one failed; the exit status is non-zero
+# when any failed, and the last line counts them.
+set -uo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+passed=0
+failed=0
+summary=()
+
+gate() {
+  local name="$1" started rc
+  shift
+  printf '\n\033[1m==> gate: %s\033[0m\n' "$name"
+  started=$(date +%s)
+  "$@"
+  rc=$?
+  local took=$(($(date +%s) - started))
+  if [ "$rc" -eq 0 ]; then
+    passed=$((passed + 1))
+    summary+=("PASS  ${name} (${took} s)")
+  else
+    failed=$((failed + 1))
+    summary+=("FAIL  ${name} (${took} s, exit ${rc})")
+  fi
+}
+
+syntax_check_all() {
+  local inv pb rc=0
+  for inv in inventories/lab inventories/aws; do
+    for pb in playbooks/*.yml; do
+      ansible-playbook -i "$inv" --syntax-check "$pb" >/dev/null || { echo "syntax-check failed: $pb ($inv)"; rc=1; }
+    done
+  done
+  [ "$rc" -eq 0 ] && echo "every playbook passes --syntax-check against both inventories"
+  return "$rc"
+}
+
+molecule_all() {
+  local scenario rc=0
+  for scenario in molecule/*/molecule.yml; do
+    scenario="$(basename "$(dirname "$scenario")")"
+    molecule test -s "$scenario" || rc=1
+  done
+  return "$rc"
+}
+
+gate yamllint yamllint --strict .
+gate ansible-lint ansible-lint --profile production
+gate ruff ruff check .
+gate syntax-check syntax_check_all
+gate pytest-unit pytest -q tests/unit
+gate molecule molecule_all
+gate pytest-integration pytest -q tests/integration
+
+printf '\n\033[1m==> summary\033[0m\n'
+printf '%s\n' "${summary[@]}"
+echo "gates: ${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]
