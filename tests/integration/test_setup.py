@@ -63,16 +63,22 @@ def test_release_binary_path_checks_checksum_and_version(tmp_path):
     """
     source = STATE / "bin" / f"ghostunnel-{GHOSTUNNEL_VERSION}"
     digest = hashlib.sha256(source.read_bytes()).hexdigest()
-    run = run_playbook("tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}"))
+    run = run_playbook(
+        "tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}")
+    )
     assert run.returncode == 0, run.output[-3000:]
     assert (tmp_path / "bin" / f"ghostunnel-{GHOSTUNNEL_VERSION}").exists()
-    rerun = run_playbook("tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}"))
+    rerun = run_playbook(
+        "tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}")
+    )
     assert rerun.returncode == 0 and rerun.changed == 0, rerun.output[-3000:]
 
 
 def test_release_binary_with_wrong_checksum_is_refused(tmp_path):
     source = STATE / "bin" / f"ghostunnel-{GHOSTUNNEL_VERSION}"
-    run = run_playbook("tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), "sha256:" + "0" * 64))
+    run = run_playbook(
+        "tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), "sha256:" + "0" * 64)
+    )
     assert run.returncode != 0
     assert "checksum" in run.output.lower()
     assert not (tmp_path / "bin" / f"ghostunnel-{GHOSTUNNEL_VERSION}").exists()
@@ -88,7 +94,11 @@ def test_release_binary_without_checksum_is_refused_naming_the_variable(tmp_path
 
 def test_base_image_refuses_an_unpinned_upstream_image():
     run = run_playbook(
-        "tests/playbooks/base_image.yml", "-e", "base_image_ref=pacs-test/never:built", "-e", "base_image_pull_ref=debian:bookworm"
+        "tests/playbooks/base_image.yml",
+        "-e",
+        "base_image_ref=pacs-test/never:built",
+        "-e",
+        "base_image_pull_ref=debian:bookworm",
     )
     assert run.returncode != 0
     assert "base_image_pull_ref must be pinned by digest" in run.output

@@ -38,7 +38,9 @@ def site_runs():
 
 @pytest.fixture(scope="module")
 def aws():
-    session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+    )
     return {name: session.client(name, endpoint_url="http://127.0.0.1:5000") for name in ("secretsmanager", "kms")}
 
 
@@ -113,7 +115,9 @@ def test_image_runs_as_non_root_and_carries_version_labels(site_runs, image):
     tag = sorted(_registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"])[-1]
     ref = f"{REGISTRY}/{DEPLOYMENT}/{image}:{tag}"
     subprocess.run(["docker", "pull", "-q", ref], check=True, capture_output=True)
-    config = json.loads(subprocess.run(["docker", "image", "inspect", ref], check=True, capture_output=True).stdout)[0]["Config"]
+    config = json.loads(subprocess.run(["docker", "image", "inspect", ref], check=True, capture_output=True).stdout)[0][
+        "Config"
+    ]
     user = config["User"].split(":")[0]
     assert user and user not in ("0", "root"), f"{image} runs as {config['User']!r}"
     labels = config["Labels"] or {}

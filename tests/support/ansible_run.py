@@ -57,7 +57,9 @@ def parse_recap(output: str) -> dict[str, dict[str, int]]:
         match = _RECAP_LINE.match(line.strip())
         if match:
             host = match.group("host")
-            counts = {key: int(value) for key, value in match.groupdict().items() if key != "host" and value is not None}
+            counts = {
+                key: int(value) for key, value in match.groupdict().items() if key != "host" and value is not None
+            }
             previous = totals.setdefault(host, dict.fromkeys(counts, 0))
             for key, value in counts.items():
                 previous[key] = previous.get(key, 0) + value
@@ -72,6 +74,13 @@ def run_playbook(playbook: str, *extra: str, inventory: str = "inventories/lab",
     env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
     started = time.monotonic()
     proc = subprocess.run(
-        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout, check=False
+        args,
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=timeout,
+        check=False,
     )
     return PlaybookRun(args, proc.returncode, proc.stdout, time.monotonic() - started)
