@@ -38,8 +38,11 @@ def site_runs():
 
 @pytest.fixture(scope="module")
 def aws():
+    # moto's dummy credentials, not a secret
     session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1"
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+        region_name="us-east-1",
     )
     return {name: session.client(name, endpoint_url="http://127.0.0.1:5000") for name in ("secretsmanager", "kms")}
 
