@@ -59,6 +59,24 @@ def test_site_rerun_changes_nothing(site_runs):
     assert second.changed == 0, second.output[-4000:]
 
 
+def test_smoke_checks_pass_in_both_runs(site_runs):
+    """The main job ends with playbooks/smoke.yml: every named check must have passed."""
+    for run in site_runs:
+        assert "All smoke checks passed for deployment pacs-lab" in run.output, run.output[-4000:]
+        for check in (
+            "SMOKE C-ECHO",
+            "SMOKE C-STORE",
+            "SMOKE C-FIND",
+            "SMOKE C-MOVE delivered",
+            "SMOKE refused: a connection with no client certificate",
+            "SMOKE refused: a client certificate from another CA",
+            "SMOKE refused: a certificate of the deployment's CA with the wrong identity",
+            "SMOKE refused: plain DICOM straight to the TLS ports",
+            "SMOKE admin web answers over HTTPS behind the login",
+        ):
+            assert check in run.output, check
+
+
 def test_no_private_key_in_output(site_runs):
     for run in site_runs:
         assert "PRIVATE KEY" not in run.output
