@@ -36,8 +36,19 @@ options:
     description: PEM private key path of I(client_cert).
     type: path
   ca_cert:
-    description: PEM CA bundle that the server certificate must chain to. Required with I(tls=true).
+    description: PEM CA bundle the server certificate must chain to; with I(tls=true), this or I(ca_cert_content).
     type: path
+  client_cert_content:
+    description:
+      - PEM client certificate, instead of I(client_cert). With I(client_key_content), written to a private
+        temporary folder (0700, files 0600) on the probing host only for the probe and removed afterwards.
+    type: str
+  client_key_content:
+    description: PEM private key of I(client_cert_content). Never logged.
+    type: str
+  ca_cert_content:
+    description: PEM CA bundle, instead of I(ca_cert).
+    type: str
   server_name:
     description: Name checked against the server certificate (SNI and hostname check). Defaults to I(host).
     type: str
@@ -94,8 +105,11 @@ tls_version:
   type: str
 """
 
+import os
+import shutil
 import socket
 import ssl
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
@@ -164,6 +178,19 @@ def probe(params):
     return result
 
 
+def materialize_contents(params, folder):
+    """Write the *_content options as 0600 files in folder and point the path options at them."""
+    for name in ("client_cert", "client_key", "ca_cert"):
+        content = params.get(f"{name}_content")
+        if content:
+            path = os.path.join(folder, name + ".pem")
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(content)
+            params[name] = path
+    return params
+
+
 def main():
     module = AnsibleModule(
         argument_spec={
@@ -173,21 +200,28 @@ def main():
             "client_cert": {"type": "path"},
             "client_key": {"type": "path", "no_log": False},
             "ca_cert": {"type": "path"},
+            "client_cert_content": {"type": "str"},
+            "client_key_content": {"type": "str", "no_log": True},
+            "ca_cert_content": {"type": "str"},
             "server_name": {"type": "str"},
             "calling_aet": {"type": "str", "default": "PROBE"},
             "called_aet": {"type": "str", "required": True},
             "timeout": {"type": "float", "default": 10.0},
         },
-        required_if=[("tls", True, ["ca_cert"])],
-        required_together=[("client_cert", "client_key")],
+        required_if=[("tls", True, ["ca_cert", "ca_cert_content"], True)],
+        required_together=[("client_cert", "client_key"), ("client_cert_content", "client_key_content")],
+        mutually_exclusive=[("client_cert", "client_cert_content"), ("ca_cert", "ca_cert_content")],
         supports_check_mode=True,
     )
     if not 1 <= module.params["port"] <= 65535:
         module.fail_json(msg=f"port must be 1-65535, got {module.params['port']}")
+    folder = tempfile.mkdtemp(prefix="dicom-probe-")
     try:
-        result = probe(module.params)
+        result = probe(materialize_contents(dict(module.params), folder))
     except ValueError as err:
         module.fail_json(msg=str(err))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     module.exit_json(changed=False, **result)
 
 

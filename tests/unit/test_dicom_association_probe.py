@@ -206,3 +206,19 @@ def test_closed_port_is_reported_at_tcp_stage():
     result = probe(_params(port=_free_port(), tls=False))
     assert not result["accepted"]
     assert result["stage"] == "tcp"
+
+
+def test_contents_are_written_privately_then_used(tmp_path, tls_edge):
+    from library.dicom_association_probe import materialize_contents
+
+    cert, key = tls_edge["client"]
+    params = _params(
+        port=tls_edge["tls_port"],
+        client_cert_content=cert.read_text(),
+        client_key_content=key.read_text(),
+        ca_cert_content=tls_edge["ca"].read_text(),
+    )
+    params = materialize_contents(params, str(tmp_path))
+    for name in ("client_cert", "client_key", "ca_cert"):
+        assert (tmp_path / f"{name}.pem").stat().st_mode & 0o777 == 0o600
+    assert probe(params)["accepted"]
