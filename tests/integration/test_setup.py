@@ -20,9 +20,9 @@ GHOSTUNNEL_VERSION = "v1.8.4"
 
 def test_setup_rerun_changes_nothing():
     run = run_playbook("playbooks/setup.yml")
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.report()
     assert run.recap, "no PLAY RECAP in the output"
-    assert run.changed == 0, run.output[-3000:]
+    assert run.changed == 0, run.report()
 
 
 @pytest.mark.parametrize(
@@ -66,12 +66,12 @@ def test_release_binary_path_checks_checksum_and_version(tmp_path):
     run = run_playbook(
         "tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}")
     )
-    assert run.returncode == 0, run.output[-3000:]
+    assert run.returncode == 0, run.report()
     assert (tmp_path / "bin" / f"ghostunnel-{GHOSTUNNEL_VERSION}").exists()
     rerun = run_playbook(
         "tests/playbooks/ghostunnel_release.yml", *_release_play(tmp_path, source.as_uri(), f"sha256:{digest}")
     )
-    assert rerun.returncode == 0 and rerun.changed == 0, rerun.output[-3000:]
+    assert rerun.returncode == 0 and rerun.changed == 0, rerun.report()
 
 
 def test_release_binary_with_wrong_checksum_is_refused(tmp_path):

@@ -49,20 +49,20 @@ def aws():
 
 def test_site_converges(site_runs):
     first, _ = site_runs
-    assert first.returncode == 0, first.output[-4000:]
+    assert first.returncode == 0, first.report()
 
 
 def test_site_rerun_changes_nothing(site_runs):
     _, second = site_runs
-    assert second.returncode == 0, second.output[-4000:]
+    assert second.returncode == 0, second.report()
     assert second.recap, "no PLAY RECAP in the output"
-    assert second.changed == 0, second.output[-4000:]
+    assert second.changed == 0, second.report()
 
 
 def test_smoke_checks_pass_in_both_runs(site_runs):
     """The main job ends with playbooks/smoke.yml: every named check must have passed."""
     for run in site_runs:
-        assert "All smoke checks passed for deployment pacs-lab" in run.output, run.output[-4000:]
+        assert "All smoke checks passed for deployment pacs-lab" in run.output, run.report()
         for check in (
             "SMOKE C-ECHO",
             "SMOKE C-STORE",

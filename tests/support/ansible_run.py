@@ -39,6 +39,23 @@ class PlaybookRun:
     def failed(self) -> int:
         return sum(host["failed"] + host["unreachable"] for host in self.recap.values())
 
+    def report(self, tail: int = 3000) -> str:
+        """What a failed assertion should show: every failed task with its heading, then the end of the output."""
+        return failure_summary(self.output) + "\n--- last lines ---\n" + self.output[-tail:]
+
+
+_FAILURE_MARKERS = ("fatal:", "failed:", "[ERROR]", "UNREACHABLE!")
+
+
+def failure_summary(output: str, context: int = 12) -> str:
+    """Return each failed task of a playbook's output with the lines before it (its TASK heading)."""
+    lines = output.splitlines()
+    blocks = []
+    for index, line in enumerate(lines):
+        if line.lstrip().startswith(_FAILURE_MARKERS) and "...ignoring" not in "".join(lines[index : index + 3]):
+            blocks.append("\n".join(lines[max(0, index - context) : index + 4]))
+    return "\n...\n".join(blocks) if blocks else "(no failed task in the output)"
+
 
 def parse_recap(output: str) -> dict[str, dict[str, int]]:
     """Return {host: {ok, changed, unreachable, failed, ...}} summed over every PLAY RECAP in output.
