@@ -1,0 +1,103 @@
+# Copyright: the project's contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Helpers shared by the project's AWS modules (library/*.py).
+
+Tag conversion and comparison, a retrying client, pagination that also works
+where a paginator is missing, and a polling helper with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
+    ansible_dict_to_boto3_tag_list,
+    boto3_tag_list_to_ansible_dict,
+    compare_aws_tags,
+)
+
+# Error codes worth a retry on top of AWSRetry's throttling codes.
+RETRY_CODES = ["RequestLimitExceeded", "ThrottlingException", "TooManyRequestsException"]
+
+
+def aws_client(module, service):
+    """A client of `service` whose calls retry with jittered backoff when given aws_retry=True."""
+    return module.client(
+        service, retry_decorator=AWSRetry.jittered_backoff(retries=8, delay=2, catch_extra_error_codes=RETRY_CODES)
+    )
+
+
+def tags_to_dict(tag_list, key_name="Key", value_name="Value"):
+    """[{'Key': k, 'Value': v}, ...] (or None) to {k: v}."""
+    if not tag_list:
+        return {}
+    return boto3_tag_list_to_ansible_dict(tag_list, key_name, value_name)
+
+
+def tags_to_list(tags, key_name="Key", value_name="Value"):
+    """{k: v} (or None) to [{'Key': k, 'Value': v}, ...], values as strings."""
+    if not tags:
+        return []
+    return ansible_dict_to_boto3_tag_list({k: str(v) for k, v in tags.items()}, key_name, value_name)
+
+
+def tag_changes(current, desired, purge_tags):
+    """(tags to set, tag keys to remove) to go from `current` to `desired`; nothing when desired is None."""
+    if desired is None:
+        return {}, []
+    to_set, to_unset = compare_aws_tags(current or {}, {k: str(v) for k, v in desired.items()}, purge_tags)
+    return to_set, sorted(to_unset)
+
+
+def merged_tags(current, to_set, to_unset):
+    """The tags a resource has after applying tag_changes()."""
+    result = {k: v for k, v in (current or {}).items() if k not in to_unset}
+    result.update(to_set)
+    return result
+
+
+def paginate(client, operation, result_key, page_param="NextToken", page_field="NextToken", **kwargs):
+    """Every item of `result_key` over all pages of `operation`, following the page token by hand.
+
+    Used instead of boto3 paginators so that the retrying wrapper applies to each page and so that APIs
+    whose paginator is missing (or that moto pages differently) behave the same.
+    """
+    items = []
+    method = getattr(client, operation)
+    while True:
+        page = method(aws_retry=True, **kwargs)
+        items.extend(page.get(result_key) or [])
+        token = page.get(page_field)
+        if not token:
+            return items
+        kwargs[page_param] = token
+
+
+def poll(probe, done, timeout, first_delay=1.0, max_delay=30.0, factor=1.5, sleep=time.sleep):
+    """Call probe() until done(result) is true, sleeping with exponential backoff between calls.
+
+    Returns (result, True) when done, (last result, False) when `timeout` seconds passed first.
+    """
+    deadline = time.monotonic() + timeout
+    delay = first_delay
+    while True:
+        result = probe()
+        if done(result):
+            return result, True
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return result, False
+        sleep(min(delay, remaining))
+        delay = min(delay * factor, max_delay)
+
+
+def sorted_or_empty(values):
+    """A sorted copy of a list, [] for None: compares list options regardless of order."""
+    return sorted(values or [])
+
+
+def client_token(*parts):
+    """A deterministic idempotency token (at most 64 characters) for a create call."""
+    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:64]
