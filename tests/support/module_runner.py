@@ -8,12 +8,15 @@ SystemExit, which is caught here.
 from __future__ import annotations
 
 import contextlib
+import functools
 import io
 import json
 import os
 from collections.abc import Callable, Iterator
 from unittest import mock
 
+import botocore.loaders
+import botocore.session
 from ansible.module_utils.testing import patch_module_args
 
 # moto's dummy credentials and region; the variables that could point boto3 at a real endpoint are removed.
@@ -70,6 +73,19 @@ def ok(main: Callable[[], None], args: dict, **kwargs) -> ModuleResult:
     return result
 
 
+@functools.cache
+def _shared_loader(data_path):
+    return botocore.loaders.create_loader(data_path)
+
+
+@contextlib.contextmanager
+def shared_botocore_loader() -> Iterator[None]:
+    """One botocore data loader for every session: each module run makes a new boto3 session, and reading
+    the service model JSON again each time (seconds for EC2) would dominate the tests' run time."""
+    with mock.patch.object(botocore.session, "create_loader", _shared_loader):
+        yield
+
+
 @contextlib.contextmanager
 def fake_aws_env() -> Iterator[None]:
     """moto's dummy credentials in the environment; nothing that points at a real endpoint or profile."""
@@ -87,5 +103,5 @@ def mocked_aws() -> Iterator[None]:
 
     import tests.moto_ext  # noqa: F401 - applies the extensions to moto's response classes
 
-    with fake_aws_env(), mock_aws():
+    with fake_aws_env(), shared_botocore_loader(), mock_aws():
         yield
