@@ -177,7 +177,7 @@ def create(module, client, tags):
     kwargs = {
         "NetworkLoadBalancerArns": params["network_load_balancer_arns"],
         "AcceptanceRequired": params["acceptance_required"],
-        "ClientToken": pacs_aws.client_token("vpce-svc", tags.get("Name"), *params["network_load_balancer_arns"]),
+        "ClientToken": pacs_aws.client_token(),
         "TagSpecifications": [{"ResourceType": "vpc-endpoint-service", "Tags": pacs_aws.tags_to_list(tags)}],
     }
     if params["private_dns_name"]:

@@ -199,9 +199,7 @@ def create(module, client):
         "ResourceType": params["resource_type"],
         "TrafficType": params["traffic_type"],
         "LogDestinationType": params["log_destination_type"],
-        "ClientToken": pacs_aws.client_token(
-            "flow-log", *(params[key] for key in ("resource_id", "traffic_type", "log_group_name", "log_destination"))
-        ),
+        "ClientToken": pacs_aws.client_token(),
     }
     optional = {
         "LogGroupName": params["log_group_name"],

@@ -220,7 +220,7 @@ def describe(client, access_point_id):
 def create(module, client, tags):
     params = module.params
     kwargs = {
-        "ClientToken": pacs_aws.client_token("efs-access-point", params["file_system_id"], params["name"]),
+        "ClientToken": pacs_aws.client_token(),
         "FileSystemId": params["file_system_id"],
         "RootDirectory": desired_root_directory(params),
         "Tags": pacs_aws.tags_to_list(tags),

@@ -8,8 +8,8 @@ where a paginator is missing, and a polling helper with exponential backoff.
 
 from __future__ import annotations
 
-import hashlib
 import time
+import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
@@ -98,6 +98,10 @@ def sorted_or_empty(values):
     return sorted(values or [])
 
 
-def client_token(*parts):
-    """A deterministic idempotency token (at most 64 characters) for a create call."""
-    return hashlib.sha256("\x00".join(str(p) for p in parts).encode()).hexdigest()[:64]
+def client_token():
+    """A fresh idempotency token for one create call (retries of that call reuse it).
+
+    Never derived from the resource's name: after a deletion, a create with an old token would be answered
+    with the deleted resource (or an idempotency mismatch) for as long as AWS remembers the token.
+    """
+    return uuid.uuid4().hex
