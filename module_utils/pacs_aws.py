@@ -105,3 +105,56 @@ def client_token():
     with the deleted resource (or an idempotency mismatch) for as long as AWS remembers the token.
     """
     return uuid.uuid4().hex
+
+
+# --- DataSync ------------------------------------------------------------------------------------------------
+
+
+def normalize_location_uri(uri):
+    """A location URI with single slashes and no trailing slash: `s3://b//x/` and `s3://b/x` are the same."""
+    scheme, _, rest = (uri or "").partition("://")
+    while "//" in rest:
+        rest = rest.replace("//", "/")
+    return f"{scheme}://{rest.rstrip('/')}"
+
+
+def datasync_tags(client, arn):
+    """The tags of a DataSync location, task or execution as a dict."""
+    return tags_to_dict(paginate(client, "list_tags_for_resource", "Tags", ResourceArn=arn))
+
+
+def datasync_find_locations(client, uri, name):
+    """(location, tags) of the locations whose URI is `uri` and, when `name` is given, whose Name tag is it.
+
+    Raises ValueError when more than one matches: the module cannot tell which one it manages.
+    """
+    wanted = normalize_location_uri(uri)
+    found = []
+    for entry in paginate(client, "list_locations", "Locations"):
+        if normalize_location_uri(entry.get("LocationUri")) != wanted:
+            continue
+        tags = datasync_tags(client, entry["LocationArn"])
+        if name is None or tags.get("Name") == name:
+            found.append((entry, tags))
+    if len(found) > 1:
+        raise ValueError(
+            f"{len(found)} DataSync locations have the URI {uri}"
+            + (f" and the Name {name!r}" if name else "")
+            + ": "
+            + ", ".join(entry["LocationArn"] for entry, _ in found)
+            + (" (give tags.Name to tell them apart)" if name is None else "")
+        )
+    return found[0] if found else (None, None)
+
+
+def datasync_update_tags(module, client, arn, have_tags):
+    """Bring the tags of `arn` to the module's tags/purge_tags; returns (changed, resulting tags)."""
+    to_set, to_unset = tag_changes(have_tags, module.params["tags"], module.params["purge_tags"])
+    if not (to_set or to_unset):
+        return False, have_tags
+    if not module.check_mode:
+        if to_unset:
+            client.untag_resource(ResourceArn=arn, Keys=to_unset, aws_retry=True)
+        if to_set:
+            client.tag_resource(ResourceArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
+    return True, merged_tags(have_tags, to_set, to_unset)
