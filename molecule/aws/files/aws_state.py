@@ -1,0 +1,304 @@
+"""Read one deployment's AWS state back with boto3 and print it as JSON.
+
+    python aws_state.py <deployment> [--tag-key pacs:deployment]
+
+Endpoint, region and credentials come from the environment (AWS_ENDPOINT_URL,
+AWS_DEFAULT_REGION, AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY). The molecule
+scenario's verify and teardown checks assert on the output; this script only
+reads and judges nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import boto3
+from botocore.exceptions import ClientError
+
+
+def client(name):
+    return boto3.client(
+        name,
+        endpoint_url=os.environ.get("AWS_ENDPOINT_URL") or None,
+        region_name=os.environ["AWS_DEFAULT_REGION"],
+    )
+
+
+def tags_dict(tags):
+    return {t["Key"]: t["Value"] for t in tags or []}
+
+
+def safe(call, default=None, **kwargs):
+    try:
+        return call(**kwargs)
+    except ClientError:
+        return default
+
+
+def kms_state(deployment):
+    kms = client("kms")
+    key = safe(kms.describe_key, KeyId=f"alias/{deployment}")
+    if not key:
+        return {}
+    meta = key["KeyMetadata"]
+    rotation = safe(kms.get_key_rotation_status, {}, KeyId=meta["KeyId"]) or {}
+    return {"arn": meta["Arn"], "state": meta["KeyState"], "rotation": rotation.get("KeyRotationEnabled", False)}
+
+
+def buckets_state(deployment, tag_key):
+    s3 = client("s3")
+    out = {}
+    for bucket in s3.list_buckets().get("Buckets", []):
+        name = bucket["Name"]
+        tags = tags_dict((safe(s3.get_bucket_tagging, {}, Bucket=name) or {}).get("TagSet"))
+        if tags.get(tag_key) != deployment:
+            continue
+        enc = safe(s3.get_bucket_encryption, {}, Bucket=name) or {}
+        rules = enc.get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+        default = rules[0]["ApplyServerSideEncryptionByDefault"] if rules else {}
+        pab = (safe(s3.get_public_access_block, {}, Bucket=name) or {}).get("PublicAccessBlockConfiguration", {})
+        versioning = (safe(s3.get_bucket_versioning, {}, Bucket=name) or {}).get("Status", "")
+        out[name] = {
+            "algorithm": default.get("SSEAlgorithm", ""),
+            "kms_key": default.get("KMSMasterKeyID", ""),
+            "public_access_block": pab,
+            "versioning": versioning,
+        }
+    return out
+
+
+def efs_state(deployment, tag_key):
+    efs = client("efs")
+    out = {}
+    for fs in efs.describe_file_systems().get("FileSystems", []):
+        if tags_dict(fs.get("Tags")).get(tag_key) != deployment:
+            continue
+        aps = efs.describe_access_points(FileSystemId=fs["FileSystemId"]).get("AccessPoints", [])
+        mts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"]).get("MountTargets", [])
+        out[fs["FileSystemId"]] = {
+            "encrypted": fs.get("Encrypted", False),
+            "kms_key": fs.get("KmsKeyId", ""),
+            "mount_targets": len(mts),
+            "access_points": sorted(ap["RootDirectory"]["Path"] for ap in aps),
+        }
+    return out
+
+
+def log_groups_state(deployment):
+    logs = client("logs")
+    groups = logs.describe_log_groups(logGroupNamePrefix=f"/{deployment}/").get("logGroups", [])
+    return {g["logGroupName"]: {"kms_key": g.get("kmsKeyId", "")} for g in groups}
+
+
+def secrets_state(deployment):
+    sm = client("secretsmanager")
+    out = {}
+    for secret in sm.list_secrets().get("SecretList", []):
+        if secret["Name"].startswith(f"{deployment}/") and not secret.get("DeletedDate"):
+            out[secret["Name"]] = {"kms_key": secret.get("KmsKeyId", "")}
+    return out
+
+
+def network_state(deployment, tag_key):
+    ec2 = client("ec2")
+    flt = [{"Name": f"tag:{tag_key}", "Values": [deployment]}]
+    vpcs = ec2.describe_vpcs(Filters=flt)["Vpcs"]
+    vpc_ids = [v["VpcId"] for v in vpcs]
+    groups = ec2.describe_security_groups(Filters=flt)["SecurityGroups"] if vpc_ids else []
+    open_world = []
+    ingress = {}
+    for group in groups:
+        name = group["GroupName"]
+        ingress[name] = []
+        for perm in group.get("IpPermissions", []):
+            ports = [perm.get("FromPort"), perm.get("ToPort")]
+            for rng in perm.get("IpRanges", []):
+                ingress[name].append({"ports": ports, "cidr": rng["CidrIp"]})
+                if rng["CidrIp"] == "0.0.0.0/0":
+                    open_world.append({"group": name, "ports": ports})
+            for pair in perm.get("UserIdGroupPairs", []):
+                ingress[name].append({"ports": ports, "group": pair["GroupId"]})
+    peerings = ec2.describe_vpc_peering_connections(Filters=flt)["VpcPeeringConnections"]
+    endpoints = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+    flow_logs = (
+        ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": vpc_ids}])["FlowLogs"] if vpc_ids else []
+    )
+    return {
+        "vpcs": {tags_dict(v.get("Tags")).get("Name", v["VpcId"]): v["CidrBlock"] for v in vpcs},
+        "subnets": len(ec2.describe_subnets(Filters=flt)["Subnets"]),
+        "security_groups_open_to_world": open_world,
+        "ingress": ingress,
+        "peerings": sorted(
+            tags_dict(p.get("Tags")).get("Name", "") for p in peerings if p["Status"]["Code"] == "active"
+        ),
+        "endpoints": sorted(
+            (e["ServiceName"].rsplit(".", 1)[-1] if ".vpce." not in e["ServiceName"] else "privatelink")
+            for e in endpoints
+            if e["State"].lower() not in ("deleted", "deleting")
+        ),
+        "flow_logs": len(flow_logs),
+        "nat_gateways": len(
+            [
+                n
+                for n in ec2.describe_nat_gateways(Filters=[{"Name": "vpc-id", "Values": vpc_ids}])["NatGateways"]
+                if n["State"] in ("pending", "available")
+            ]
+        )
+        if vpc_ids
+        else 0,
+    }
+
+
+def load_balancers_state(deployment):
+    elb = client("elbv2")
+    out = {}
+    for name in (f"{deployment}-admin", f"{deployment}-dimse"):
+        lbs = safe(elb.describe_load_balancers, {}, Names=[name]) or {}
+        for lb in lbs.get("LoadBalancers", []):
+            listeners = []
+            for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+                rules = elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
+                listeners.append(
+                    {
+                        "port": listener["Port"],
+                        "protocol": listener["Protocol"],
+                        "default_actions": [a["Type"] for a in listener["DefaultActions"]],
+                        "rules": [
+                            [a["Type"] for a in sorted(r["Actions"], key=lambda a: a.get("Order", 0))]
+                            for r in rules
+                            if not r.get("IsDefault")
+                        ],
+                    }
+                )
+            out[name] = {
+                "scheme": lb["Scheme"],
+                "type": lb["Type"],
+                "arn": lb["LoadBalancerArn"],
+                "listeners": listeners,
+            }
+    return out
+
+
+def endpoint_services_state(deployment, tag_key):
+    ec2 = client("ec2")
+    out = []
+    for svc in ec2.describe_vpc_endpoint_service_configurations().get("ServiceConfigurations", []):
+        if tags_dict(svc.get("Tags")).get(tag_key) == deployment:
+            out.append({"name": svc["ServiceName"], "nlbs": svc.get("NetworkLoadBalancerArns", [])})
+    return out
+
+
+def instances_state(deployment, tag_key):
+    ec2 = client("ec2")
+    out = {}
+    reservations = ec2.describe_instances(
+        Filters=[
+            {"Name": f"tag:{tag_key}", "Values": [deployment]},
+            {"Name": "instance-state-name", "Values": ["pending", "running", "stopping", "stopped"]},
+        ]
+    )["Reservations"]
+    for res in reservations:
+        for inst in res["Instances"]:
+            volume_ids = [m["Ebs"]["VolumeId"] for m in inst.get("BlockDeviceMappings", []) if "Ebs" in m]
+            volumes = ec2.describe_volumes(VolumeIds=volume_ids)["Volumes"] if volume_ids else []
+            out[tags_dict(inst.get("Tags")).get("Name", inst["InstanceId"])] = {
+                "http_tokens": inst.get("MetadataOptions", {}).get("HttpTokens", ""),
+                "volumes": [
+                    {"encrypted": v.get("Encrypted", False), "kms_key": v.get("KmsKeyId", "")} for v in volumes
+                ],
+            }
+    return out
+
+
+def ecs_state(deployment):
+    ecs = client("ecs")
+    services = safe(ecs.describe_services, {}, cluster=deployment, services=[f"{deployment}-pacs"]) or {}
+    active = [s for s in services.get("services", []) if s.get("status") != "INACTIVE"]
+    clusters = [c for c in ecs.describe_clusters(clusters=[deployment]).get("clusters", []) if c["status"] == "ACTIVE"]
+    out = {"cluster": bool(clusters), "services": {}}
+    for svc in active:
+        task_def = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+        out["services"][svc["serviceName"]] = {
+            "desired_count": svc["desiredCount"],
+            "containers": [c["name"] for c in task_def["containerDefinitions"]],
+            "efs_volumes": sorted(v["name"] for v in task_def.get("volumes", []) if "efsVolumeConfiguration" in v),
+        }
+    return out
+
+
+def leftovers(deployment, tag_key):
+    """Everything still tagged with the deployment, or named after it."""
+    left = {}
+    tagging = client("resourcegroupstaggingapi")
+    arns = [
+        r["ResourceARN"]
+        for r in tagging.get_resources(TagFilters=[{"Key": tag_key, "Values": [deployment]}]).get(
+            "ResourceTagMappingList", []
+        )
+    ]
+    kms = client("kms")
+    # A key pending deletion keeps its tags until KMS deletes it for good.
+    pending = []
+    for arn in [a for a in arns if ":kms:" in a]:
+        state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
+        if state == "PendingDeletion":
+            pending.append(arn)
+    left["tagged"] = sorted(a for a in arns if a not in pending)
+    left["kms_keys_pending_deletion"] = len(pending)
+    net = network_state(deployment, tag_key)
+    left["vpcs"] = list(net["vpcs"])
+    left["instances"] = list(instances_state(deployment, tag_key))
+    left["buckets"] = list(buckets_state(deployment, tag_key))
+    left["file_systems"] = list(efs_state(deployment, tag_key))
+    left["log_groups"] = list(log_groups_state(deployment))
+    left["secrets"] = list(secrets_state(deployment))
+    left["load_balancers"] = list(load_balancers_state(deployment))
+    left["endpoint_services"] = endpoint_services_state(deployment, tag_key)
+    ecs = ecs_state(deployment)
+    left["ecs"] = ["cluster"] if ecs["cluster"] else []
+    iam = client("iam")
+    left["iam_roles"] = [r["RoleName"] for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(f"{deployment}-")]
+    ecr = client("ecr")
+    left["ecr_repositories"] = [
+        r["repositoryName"]
+        for r in ecr.describe_repositories().get("repositories", [])
+        if r["repositoryName"].startswith(f"{deployment}/")
+    ]
+    idp = client("cognito-idp")
+    left["user_pools"] = [
+        p["Name"]
+        for p in idp.list_user_pools(MaxResults=60).get("UserPools", [])
+        if p["Name"].startswith(f"{deployment}-")
+    ]
+    left["kms_alias"] = bool(safe(kms.describe_key, KeyId=f"alias/{deployment}"))
+    return left
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("deployment")
+    parser.add_argument("--tag-key", default="pacs:deployment")
+    parser.add_argument("--leftovers", action="store_true", help="only what is left of the deployment")
+    args = parser.parse_args()
+    if args.leftovers:
+        print(json.dumps(leftovers(args.deployment, args.tag_key), default=str))
+        return
+    state = {
+        "kms": kms_state(args.deployment),
+        "buckets": buckets_state(args.deployment, args.tag_key),
+        "file_systems": efs_state(args.deployment, args.tag_key),
+        "log_groups": log_groups_state(args.deployment),
+        "secrets": secrets_state(args.deployment),
+        "network": network_state(args.deployment, args.tag_key),
+        "load_balancers": load_balancers_state(args.deployment),
+        "endpoint_services": endpoint_services_state(args.deployment, args.tag_key),
+        "instances": instances_state(args.deployment, args.tag_key),
+        "ecs": ecs_state(args.deployment),
+    }
+    print(json.dumps(state, default=str))
+
+
+if __name__ == "__main__":
+    main()
