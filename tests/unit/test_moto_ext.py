@@ -1,0 +1,171 @@
+"""The project's extended moto server (tests/moto_ext), started on a free loopback port and spoken to with
+boto3 and, for the legacy EFS tag API, with community.aws.efs through ansible-playbook."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.support.ansible_run import run_playbook
+from tests.support.module_runner import FAKE_AWS_ENV
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVER = ROOT / "tests" / "moto_ext" / "server.py"
+SUBNET = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0a"
+SECURITY_GROUP = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def endpoint(tmp_path_factory):
+    """The extended server in a subprocess, started as the lab starts it (script path, venv python)."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
+            cwd="/",  # the script path must work from anywhere
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=5) as answer:  # noqa: S310
+                    if answer.status == 200:
+                        break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"extended moto server did not start: {log.read_text()[-2000:]}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+@pytest.fixture
+def aws(endpoint, monkeypatch):
+    for name, value in FAKE_AWS_ENV.items():
+        monkeypatch.setenv(name, value)
+    # A clean AWS for each test.
+    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
+    return lambda service: boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+def test_legacy_efs_tag_api(aws):
+    efs = aws("efs")
+    fs_id = efs.create_file_system(CreationToken="t", Tags=[{"Key": "Name", "Value": "pacs"}])["FileSystemId"]
+    assert efs.describe_tags(FileSystemId=fs_id)["Tags"] == [{"Key": "Name", "Value": "pacs"}]
+    efs.create_tags(FileSystemId=fs_id, Tags=[{"Key": "Owner", "Value": "ops"}, {"Key": "Tmp", "Value": "1"}])
+    efs.delete_tags(FileSystemId=fs_id, TagKeys=["Tmp"])
+    expected = {"Name": "pacs", "Owner": "ops"}
+    assert {t["Key"]: t["Value"] for t in efs.describe_tags(FileSystemId=fs_id)["Tags"]} == expected
+    # The same store as moto's own tag API.
+    listed = efs.list_tags_for_resource(ResourceId=fs_id)["Tags"]
+    assert {t["Key"]: t["Value"] for t in listed} == expected
+    with pytest.raises(efs.exceptions.FileSystemNotFound):
+        efs.describe_tags(FileSystemId="fs-00000000")
+
+
+def test_datasync_efs_locations_tags_and_executions(aws):
+    efs, datasync = aws("efs"), aws("datasync")
+    fs = efs.create_file_system(CreationToken="t")
+    efs_arn = datasync.create_location_efs(
+        EfsFilesystemArn=fs["FileSystemArn"],
+        Subdirectory="/images/froms3",
+        Ec2Config={"SubnetArn": SUBNET, "SecurityGroupArns": [SECURITY_GROUP]},
+        InTransitEncryption="TLS1_2",
+        Tags=[{"Key": "Name", "Value": "dest"}],
+    )["LocationArn"]
+    described = datasync.describe_location_efs(LocationArn=efs_arn)
+    assert described["LocationUri"] == f"efs://us-east-1.{fs['FileSystemId']}/images/froms3/"
+    assert described["Ec2Config"] == {"SubnetArn": SUBNET, "SecurityGroupArns": [SECURITY_GROUP]}
+    assert described["InTransitEncryption"] == "TLS1_2"
+
+    s3_arn = datasync.create_location_s3(
+        S3BucketArn="arn:aws:s3:::pacs-images",
+        S3Config={"BucketAccessRoleArn": "arn:aws:iam::123456789012:role/r"},
+        Tags=[{"Key": "Name", "Value": "src"}],
+    )["LocationArn"]
+    assert {entry["LocationArn"] for entry in datasync.list_locations()["Locations"]} == {efs_arn, s3_arn}
+    assert datasync.list_tags_for_resource(ResourceArn=s3_arn)["Tags"] == [{"Key": "Name", "Value": "src"}]
+
+    task = datasync.create_task(SourceLocationArn=s3_arn, DestinationLocationArn=efs_arn, Name="import")["TaskArn"]
+    datasync.tag_resource(ResourceArn=task, Tags=[{"Key": "Project", "Value": "pacs"}])
+    datasync.untag_resource(ResourceArn=task, Keys=["Nothing"])
+    assert datasync.list_tags_for_resource(ResourceArn=task)["Tags"] == [{"Key": "Project", "Value": "pacs"}]
+
+    execution = datasync.start_task_execution(TaskArn=task)["TaskExecutionArn"]
+    listed = datasync.list_task_executions(TaskArn=task)["TaskExecutions"]
+    assert listed == [{"TaskExecutionArn": execution, "Status": "INITIALIZING"}]
+    assert datasync.describe_task_execution(TaskExecutionArn=execution)["BytesTransferred"] == 0
+
+    datasync.delete_task(TaskArn=task)
+    datasync.delete_location(LocationArn=efs_arn)
+    assert [entry["LocationArn"] for entry in datasync.list_locations()["Locations"]] == [s3_arn]
+    with pytest.raises(datasync.exceptions.InvalidRequestException):
+        datasync.describe_location_efs(LocationArn=efs_arn)
+    with pytest.raises(datasync.exceptions.InvalidRequestException):
+        datasync.list_tags_for_resource(ResourceArn=efs_arn)
+
+
+PLAYBOOK = """
+- name: community.aws.efs against the extended moto
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  tasks:
+    - name: EFS with tags, twice
+      community.aws.efs:
+        name: pacs-ext-test
+        encrypt: true
+        tags: {Project: pacs, Run: "{{ item }}"}
+        endpoint_url: "{{ moto_endpoint }}"
+        region: us-east-1
+      loop: [first, first, second]
+      register: pacs_efs
+    - name: Report
+      ansible.builtin.debug:
+        msg: "{{ pacs_efs.results | map(attribute='changed') | list | to_json }}"
+"""
+
+
+def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
+    playbook = tmp_path / "efs.yml"
+    playbook.write_text(PLAYBOOK)
+    run = run_playbook(
+        str(playbook),
+        "-e",
+        f"moto_endpoint={endpoint}",
+        "-e",
+        f"ansible_python_interpreter={sys.executable}",
+        inventory="localhost,",
+        timeout=600,
+    )
+    assert run.returncode == 0, run.report()
+    changed = json.loads(run.output.split('"msg": "', 1)[1].split('"\n', 1)[0].replace('\\"', '"'))
+    assert changed == [True, False, True]
+    tags = aws("efs").describe_file_systems()["FileSystems"][0]["Tags"]
+    # The module purges tags it was not given; it keeps its Name in the file system's Name field.
+    assert {t["Key"]: t["Value"] for t in tags} == {"Project": "pacs", "Run": "second"}
