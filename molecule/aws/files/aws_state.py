@@ -245,7 +245,20 @@ def leftovers(deployment, tag_key):
         state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
         if state == "PendingDeletion":
             pending.append(arn)
-    left["tagged"] = sorted(a for a in arns if a not in pending)
+    # moto keeps terminated instances and deleted peerings (with their tags) for a while, as AWS does.
+    ec2 = client("ec2")
+    gone = set()
+    for arn in arns:
+        resource = arn.rsplit("/", 1)[-1]
+        if ":instance/" in arn:
+            found = ec2.describe_instances(InstanceIds=[resource])["Reservations"]
+            if all(i["State"]["Name"] == "terminated" for r in found for i in r["Instances"]):
+                gone.add(arn)
+        elif ":vpc-peering-connection/" in arn:
+            found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[resource])["VpcPeeringConnections"]
+            if all(p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in found):
+                gone.add(arn)
+    left["tagged"] = sorted(a for a in arns if a not in pending and a not in gone)
     left["kms_keys_pending_deletion"] = len(pending)
     net = network_state(deployment, tag_key)
     left["vpcs"] = list(net["vpcs"])
