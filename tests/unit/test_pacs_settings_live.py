@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_pacs_settings_render import ADMIN_PASSWORD, ADMIN_USER, GLOBALS, render
+from tests.unit.test_pacs_settings_render import ADMIN_PASSWORD, ADMIN_USER, ADMIN_USERS, GLOBALS, render
 
 BASE_IMAGE = "pacs-lab/debian:bookworm"
 NGINX_IMAGE = "pacs-test/nginx-check:1"
@@ -118,15 +118,10 @@ def tls_dir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def settings(tmp_path_factory) -> dict[str, Path]:
-    rendered = {}
-    for engine in ("dicoogle", "orthanc"):
-        dest = tmp_path_factory.mktemp(f"live-{engine}") / "settings"
-        dest.mkdir()
-        run = render(dest, "-e", f"pacs_engine={engine}")
-        assert run.returncode == 0, run.output
-        rendered[engine] = dest
-    return rendered
+def settings(settings_render) -> dict[str, Path]:
+    """The folders test_pacs_settings_render.py checks, shared: containers mount them read-only."""
+    engines = ("dicoogle", "orthanc")
+    return {engine: settings_render(ADMIN_USERS, "-e", f"pacs_engine={engine}").dest for engine in engines}
 
 
 @pytest.fixture

@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.ansible_run import PlaybookRun
+from tests.unit.conftest import Render, copy_of, render_into
 
 ROOT = Path(__file__).resolve().parents[2]
-PLAYBOOK = "tests/playbooks/render_pacs_settings.yml"
 DICOOGLE_REFERENCE = ROOT.parent / "shared" / "reference" / "dicoogle"
 GLOBALS = yaml.safe_load((ROOT / "group_vars" / "all" / "pacs.yml").read_text())
 # A fresh password per test session, so that a leak cannot hide behind a known value.
@@ -36,24 +36,12 @@ UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
 KNOWN_BEYOND_FIXTURE = {"3.5.1": {"config/dicom-services/storage@hostname"}, "3.4.1": set()}
 
 
+ADMIN_USERS = {"pacs_admin_users": [{"name": ADMIN_USER, "password": ADMIN_PASSWORD}]}
+
+
 def render(dest: Path, *extra: str, outputs: Path | None = None) -> PlaybookRun:
-    """Run the role into dest with the lab inventory, an admin user and extra arguments."""
-    users = dest.parent / f"{dest.name}.users.json"
-    users.write_text(json.dumps({"pacs_admin_users": [{"name": ADMIN_USER, "password": ADMIN_PASSWORD}]}))
-    users.chmod(0o600)
-    args = ["-e", f"pacs_settings_dest={dest}", "-e", f"@{users}"]
-    if outputs is not None:
-        args += ["-e", f"pacs_settings_test_outputs={outputs}"]
-    return run_playbook(PLAYBOOK, *args, *extra, timeout=300)
-
-
-def rendered(tmp_path_factory, name: str, *extra: str) -> Path:
-    base = tmp_path_factory.mktemp(name)
-    dest = base / "settings"
-    dest.mkdir()
-    run = render(dest, *extra, outputs=base / "outputs.json")
-    assert run.returncode == 0, run.output
-    return dest
+    """Run the role into dest with the lab inventory, the admin user and extra arguments."""
+    return render_into(dest, ADMIN_USERS, *extra, outputs=outputs)
 
 
 def outputs_of(dest: Path) -> dict:
@@ -70,23 +58,33 @@ def xml_paths(element: ET.Element, prefix: str = "") -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def dicoogle(tmp_path_factory) -> Path:
-    return rendered(tmp_path_factory, "dicoogle351")
+def dicoogle_render(settings_render) -> Render:
+    return settings_render(ADMIN_USERS, "-e", "pacs_engine=dicoogle")
 
 
 @pytest.fixture(scope="module")
-def dicoogle_by_version(tmp_path_factory, dicoogle) -> dict[str, Path]:
+def orthanc_render(settings_render) -> Render:
+    return settings_render(ADMIN_USERS, "-e", "pacs_engine=orthanc")
+
+
+@pytest.fixture(scope="module")
+def dicoogle(dicoogle_render) -> Path:
+    return dicoogle_render.dest
+
+
+@pytest.fixture(scope="module")
+def orthanc(orthanc_render) -> Path:
+    return orthanc_render.dest
+
+
+@pytest.fixture(scope="module")
+def dicoogle_by_version(settings_render, dicoogle) -> dict[str, Path]:
     by_version = {"3.5.1": dicoogle}
     for version in ("3.4.1", "3.5.0"):
-        by_version[version] = rendered(
-            tmp_path_factory, "dicoogle" + version.replace(".", ""), "-e", f"pacs_dicoogle_version={version}"
-        )
+        by_version[version] = settings_render(
+            ADMIN_USERS, "-e", "pacs_engine=dicoogle", "-e", f"pacs_dicoogle_version={version}"
+        ).dest
     return by_version
-
-
-@pytest.fixture(scope="module")
-def orthanc(tmp_path_factory) -> Path:
-    return rendered(tmp_path_factory, "orthanc", "-e", "pacs_engine=orthanc")
 
 
 def parse_xml(path: Path) -> ET.Element:
@@ -371,33 +369,22 @@ def test_bad_input_is_refused_before_any_file_is_written(tmp_path, case):
 
 
 @pytest.mark.parametrize("engine", ["dicoogle", "orthanc"])
-def test_a_second_render_changes_nothing(tmp_path, engine):
-    dest = tmp_path / "settings"
-    dest.mkdir()
-    first = render(dest, "-e", f"pacs_engine={engine}")
-    assert first.returncode == 0 and first.changed > 0, first.output
-    second = render(dest, "-e", f"pacs_engine={engine}")
-    assert second.returncode == 0, second.output
+def test_a_second_render_changes_nothing(request, engine):
+    first: Render = request.getfixturevalue(f"{engine}_render")
+    assert first.run.changed > 0, first.run.report()
+    second = render(first.dest, "-e", f"pacs_engine={engine}")
+    assert second.returncode == 0, second.report()
     assert second.changed == 0, second.output
-    check = render(dest, "-e", f"pacs_engine={engine}", "--check", "--diff")
-    assert check.returncode == 0 and check.changed == 0, check.output
+    if engine == "dicoogle":
+        # Check mode on a converged folder predicts no change either (one engine is enough: same tasks).
+        check = render(first.dest, "-e", f"pacs_engine={engine}", "--check", "--diff")
+        assert check.returncode == 0 and check.changed == 0, check.output
 
 
-def test_a_changed_port_is_reported_as_a_change_of_both_engine_and_nginx(tmp_path):
-    dest = tmp_path / "settings"
-    dest.mkdir()
+def test_a_changed_port_fires_the_hooks_once_and_a_failed_nginx_check_stops_the_reload(dicoogle_render, tmp_path):
+    """A port change is a change of engine and nginx settings (not htpasswd); each hook runs once, check first."""
+    dest = copy_of(dicoogle_render, tmp_path)
     outputs = tmp_path / "outputs.json"
-    assert render(dest).returncode == 0
-    run = render(dest, "-e", "pacs_port_web=8081", outputs=outputs)
-    assert run.returncode == 0, run.output
-    changed = json.loads(outputs.read_text())["changed"]
-    assert changed == {"engine": True, "nginx": True, "htpasswd": False}
-    assert 'port="8081"' in (dest / "confs" / "server.xml").read_text()
-
-
-def test_hooks_run_only_after_a_change_and_nginx_is_checked_before_its_reload(tmp_path):
-    dest = tmp_path / "settings"
-    dest.mkdir()
     log = tmp_path / "hooks.log"
     hooks = tmp_path / "hooks.json"
     hooks.write_text(
@@ -408,45 +395,46 @@ def test_hooks_run_only_after_a_change_and_nginx_is_checked_before_its_reload(tm
             }
         )
     )
-    assert render(dest, "-e", f"@{hooks}").returncode == 0
+    changed_port = ("-e", "pacs_port_web=8081", "-e", f"@{hooks}")
+    run = render(dest, *changed_port, outputs=outputs)
+    assert run.returncode == 0, run.report()
+    assert json.loads(outputs.read_text())["changed"] == {"engine": True, "nginx": True, "htpasswd": False}
+    assert 'port="8081"' in (dest / "confs" / "server.xml").read_text()
     assert log.read_text().split() == ["check", "reload", "restart"]
     log.unlink()
-    assert render(dest, "-e", f"@{hooks}").returncode == 0
+    assert render(dest, *changed_port).returncode == 0
     assert not log.exists(), "a hook ran although nothing changed"
     # A failing check stops the play before the reload.
     failing = tmp_path / "failing.json"
     failing.write_text(json.dumps({"pacs_settings_nginx_check_argv": ["false"]}))
-    run = render(dest, "-e", f"@{hooks}", "-e", f"@{failing}", "-e", "pacs_settings_nginx_hsts=max-age=600")
+    run = render(dest, *changed_port, "-e", f"@{failing}", "-e", "pacs_settings_nginx_hsts=max-age=600")
     assert run.returncode != 0
     assert not log.exists() or "reload" not in log.read_text()
 
 
-@pytest.mark.parametrize("engine", ["dicoogle", "orthanc"])
-def test_no_password_or_hash_appears_in_the_output(tmp_path, engine):
-    dest = tmp_path / "settings"
-    dest.mkdir()
-    extra = ["-e", f"pacs_engine={engine}", "-v", "--diff"]
-    if engine == "orthanc":
-        users = tmp_path / "orthanc-users.json"
-        users.write_text(
-            json.dumps(
-                {
-                    "pacs_settings_orthanc_authentication_enabled": True,
-                    "pacs_settings_orthanc_registered_users": [{"name": "orthanc", "password": ADMIN_PASSWORD + "-o"}],
-                }
-            )
-        )
-        extra += ["-e", f"@{users}"]
-    run = render(dest, *extra)
-    assert run.returncode == 0, run.output
-    hashed = (dest / "nginx" / "htpasswd").read_text().split(":", 1)[1].strip()
-    assert ADMIN_PASSWORD not in run.output
-    assert hashed not in run.output
-    if engine == "orthanc":
-        orthanc_json = dest / "orthanc" / "orthanc.json"
-        assert stat.S_IMODE(orthanc_json.stat().st_mode) == 0o640
-        assert json.loads(orthanc_json.read_text())["RegisteredUsers"] == {"orthanc": ADMIN_PASSWORD + "-o"}
-    # A change of password is a change, and still not shown.
-    rerun = render(dest, "-e", f"pacs_engine={engine}", "-v", "--diff", "-e", "pacs_settings_htpasswd_salt_seed=other")
+def test_no_password_or_hash_appears_in_the_output(dicoogle_render, tmp_path):
+    hashed = (dicoogle_render.dest / "nginx" / "htpasswd").read_text().split(":", 1)[1].strip()
+    assert ADMIN_PASSWORD not in dicoogle_render.run.output
+    assert hashed not in dicoogle_render.run.output
+    # A change of password hash is a change, and still not shown.
+    dest = copy_of(dicoogle_render, tmp_path)
+    rerun = render(dest, "-e", "pacs_engine=dicoogle", "-v", "--diff", "-e", "pacs_settings_htpasswd_salt_seed=other")
     assert rerun.returncode == 0 and rerun.changed > 0, rerun.output
+    rehashed = (dest / "nginx" / "htpasswd").read_text().split(":", 1)[1].strip()
+    assert rehashed != hashed
     assert ADMIN_PASSWORD not in rerun.output
+    assert rehashed not in rerun.output
+
+
+def test_orthanc_users_are_written_private_and_never_shown(settings_render):
+    orthanc_password = ADMIN_PASSWORD + "-o"
+    users = dict(
+        ADMIN_USERS,
+        pacs_settings_orthanc_authentication_enabled=True,
+        pacs_settings_orthanc_registered_users=[{"name": "orthanc", "password": orthanc_password}],
+    )
+    done = settings_render(users, "-e", "pacs_engine=orthanc")
+    orthanc_json = done.dest / "orthanc" / "orthanc.json"
+    assert stat.S_IMODE(orthanc_json.stat().st_mode) == 0o640
+    assert json.loads(orthanc_json.read_text())["RegisteredUsers"] == {"orthanc": orthanc_password}
+    assert ADMIN_PASSWORD not in done.run.output
