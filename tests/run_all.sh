@@ -45,6 +45,10 @@ syntax_check_all() {
 # A scenario still being built carries a PENDING file that says why; it is
 # not run here, and that is said loudly and counted in the summary. Run it by
 # hand with `molecule test -s NAME`.
+# A scenario with an EXTENDED file (it says what covers its role in the
+# default run, and what the scenario adds) runs only in the extended suite
+# (`./lab test --extended`, PACS_TEST_EXTENDED=1): the default run must fit
+# CI's time on a 2-core machine. Skipping it is said loudly too.
 pending=()
 molecule_all() {
   local scenario rc=0
@@ -53,6 +57,12 @@ molecule_all() {
     if [ -f "molecule/$scenario/PENDING" ]; then
       printf '\033[1;33mNOT RUN: molecule scenario %s: %s\033[0m\n' "$scenario" "$(tr '\n' ' ' <"molecule/$scenario/PENDING")"
       pending+=("NOT RUN  molecule/$scenario: $(head -n1 "molecule/$scenario/PENDING")")
+      continue
+    fi
+    if [ -f "molecule/$scenario/EXTENDED" ] && [ "${PACS_TEST_EXTENDED:-0}" != "1" ]; then
+      printf '\033[1;33mNOT RUN (extended suite only, ./lab test --extended): molecule scenario %s: %s\033[0m\n' \
+        "$scenario" "$(tr '\n' ' ' <"molecule/$scenario/EXTENDED")"
+      pending+=("NOT RUN  molecule/$scenario (extended suite only): $(head -n1 "molecule/$scenario/EXTENDED")")
       continue
     fi
     molecule test -s "$scenario" || rc=1

@@ -10,6 +10,7 @@ a rendered folder must copy it first (`copy_of`).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,9 +47,16 @@ def render_into(dest: Path, users: dict, *extra: str, outputs: Path | None = Non
 
 
 def copy_of(render: Render, target: Path) -> Path:
-    """A private copy of a rendered folder (modes kept) for a test that renders into it again."""
+    """A private copy of a rendered folder for a test that renders into it again.
+
+    Modes, times and owners are kept (the role sets a group on some files), so the copy is as
+    converged as the original.
+    """
     dest = target / "settings"
     shutil.copytree(render.dest, dest)
+    for source in (render.dest, *render.dest.rglob("*")):
+        info = source.lstat()
+        os.chown(dest / source.relative_to(render.dest), info.st_uid, info.st_gid, follow_symlinks=False)
     return dest
 
 
