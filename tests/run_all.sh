@@ -74,9 +74,10 @@ gate yamllint yamllint --strict .
 gate ansible-lint ansible-lint --profile production
 gate ruff ruff check .
 gate syntax-check syntax_check_all
-# One worker per core, each taking whole test files (--dist loadfile), so a
-# file's module and session fixtures (one role run shared by many tests) are
-# made once; the role runs are subprocesses, so this uses both cores.
+# One worker per core, each taking whole test files (--dist loadfile): a
+# file's module fixtures are made once, session fixtures once per worker (the
+# shared pacs_settings renders of tests/unit/conftest.py); the role runs are
+# subprocesses, so this keeps every core busy.
 gate pytest-unit pytest -q -n auto --dist loadfile tests/unit
 gate molecule molecule_all
 gate pytest-integration pytest -q tests/integration
