@@ -50,19 +50,22 @@ syntax_check_all() {
 # (`./lab test --extended`, PACS_TEST_EXTENDED=1): the default run must fit
 # CI's time on a 2-core machine. Skipping it is said loudly too.
 pending=()
+# not_run SCENARIO FILE LABEL: say loudly that a scenario is not run, with the
+# reason its FILE gives, and list it in the summary.
+not_run() {
+  printf '\033[1;33mNOT RUN%s: molecule scenario %s: %s\033[0m\n' "$3" "$1" "$(tr '\n' ' ' <"molecule/$1/$2")"
+  pending+=("NOT RUN  molecule/$1$3: $(head -n1 "molecule/$1/$2")")
+}
 molecule_all() {
   local scenario rc=0
   for scenario in molecule/*/molecule.yml; do
     scenario="$(basename "$(dirname "$scenario")")"
     if [ -f "molecule/$scenario/PENDING" ]; then
-      printf '\033[1;33mNOT RUN: molecule scenario %s: %s\033[0m\n' "$scenario" "$(tr '\n' ' ' <"molecule/$scenario/PENDING")"
-      pending+=("NOT RUN  molecule/$scenario: $(head -n1 "molecule/$scenario/PENDING")")
+      not_run "$scenario" PENDING ""
       continue
     fi
     if [ -f "molecule/$scenario/EXTENDED" ] && [ "${PACS_TEST_EXTENDED:-0}" != "1" ]; then
-      printf '\033[1;33mNOT RUN (extended suite only, ./lab test --extended): molecule scenario %s: %s\033[0m\n' \
-        "$scenario" "$(tr '\n' ' ' <"molecule/$scenario/EXTENDED")"
-      pending+=("NOT RUN  molecule/$scenario (extended suite only): $(head -n1 "molecule/$scenario/EXTENDED")")
+      not_run "$scenario" EXTENDED " (extended suite only, ./lab test --extended)"
       continue
     fi
     molecule test -s "$scenario" || rc=1

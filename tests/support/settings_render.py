@@ -1,0 +1,49 @@
+"""Run the pacs_settings role through tests/playbooks/render_pacs_settings.yml, for the unit tests.
+
+The session fixture that shares renders between test files is in tests/unit/conftest.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.ansible_run import PlaybookRun, run_playbook
+
+PLAYBOOK = "tests/playbooks/render_pacs_settings.yml"
+
+
+@dataclass(frozen=True)
+class Render:
+    """A folder the role rendered into, and the run that did it."""
+
+    dest: Path
+    run: PlaybookRun
+
+
+def render_into(dest: Path, users: dict, *extra: str, outputs: Path | None = None) -> PlaybookRun:
+    """Run the role into dest with the lab inventory, the given admin users and extra arguments."""
+    users_file = dest.parent / f"{dest.name}.users.json"
+    users_file.write_text(json.dumps(users))
+    users_file.chmod(0o600)
+    args = ["-e", f"pacs_settings_dest={dest}", "-e", f"@{users_file}"]
+    if outputs is not None:
+        args += ["-e", f"pacs_settings_test_outputs={outputs}"]
+    return run_playbook(PLAYBOOK, *args, *extra, timeout=300)
+
+
+def copy_of(render: Render, target: Path) -> Path:
+    """A private copy of a rendered folder for a test that renders into it again.
+
+    Modes, times and owners are kept (the role sets a group on some files), so the copy is as
+    converged as the original.
+    """
+    dest = target / "settings"
+    shutil.copytree(render.dest, dest)
+    for source in (render.dest, *render.dest.rglob("*")):
+        info = source.lstat()
+        os.chown(dest / source.relative_to(render.dest), info.st_uid, info.st_gid, follow_symlinks=False)
+    return dest
