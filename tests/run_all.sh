@@ -1,31 +1,54 @@
 #!/usr/bin/env bash
-# Every quality gate and test of the project, in order; called by `./lab test`
-# after set-up (which starts the Docker engine, moto and the registry).
-# Each gate runs even when an earlier one failed; the exit status is non-zero
-# when any failed, and the last line counts them.
+# Every quality gate and test of the project; called by `./lab test` after
+# set-up (which starts the Docker engine, moto and the registry).
+#
+# The gates run in two lanes at once, because one Ansible run keeps about one
+# core busy and the machines this runs on have two:
+#   lane 1: yamllint, ansible-lint, ruff, syntax-check, pytest-unit, molecule
+#           (files, throw-away containers, their own deployment name in moto)
+#   lane 2: pytest-integration (the lab itself: site.yml twice, smoke, set-up)
+# PACS_TEST_SERIAL=1 runs the lanes one after the other.
+# Each gate runs even when an earlier one failed. A gate's output goes to
+# .lab/test-logs/GATE.log and is printed whole when the gate ends (one gate at
+# a time, never interleaved); a line with the time since the start says when
+# each gate starts. The exit status is non-zero when any gate failed, and the
+# last line counts them.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
-passed=0
-failed=0
-summary=()
+LOG_DIR="$ROOT/.lab/test-logs"
+rm -rf "$LOG_DIR"
+mkdir -p "$LOG_DIR"
+STARTED=$(date +%s)
+elapsed() { echo "t+$(($(date +%s) - STARTED)) s"; }
 
+# print_locked: stdin to stdout while holding the print lock.
+print_locked() {
+  flock "$LOG_DIR/.print.lock" cat
+}
+
+# gate ORDER NAME COMMAND...: run COMMAND with its output in NAME.log, then
+# print it and record the result in ORDER-NAME.result for the summary.
 gate() {
-  local name="$1" started rc
-  shift
-  printf '\n\033[1m==> gate: %s\033[0m\n' "$name"
+  local order="$1" name="$2" started rc took result
+  shift 2
+  printf '\033[1m==> gate %s started (%s)\033[0m\n' "$name" "$(elapsed)" | print_locked
   started=$(date +%s)
-  "$@"
+  "$@" >"$LOG_DIR/$name.log" 2>&1
   rc=$?
-  local took=$(($(date +%s) - started))
+  took=$(($(date +%s) - started))
   if [ "$rc" -eq 0 ]; then
-    passed=$((passed + 1))
-    summary+=("PASS  ${name} (${took} s)")
+    result="PASS  ${name} (${took} s)"
   else
-    failed=$((failed + 1))
-    summary+=("FAIL  ${name} (${took} s, exit ${rc})")
+    result="FAIL  ${name} (${took} s, exit ${rc})"
   fi
+  echo "$result" >"$LOG_DIR/$order-$name.result"
+  {
+    printf '\n\033[1m==> gate: %s (ended %s)\033[0m\n' "$name" "$(elapsed)"
+    cat "$LOG_DIR/$name.log"
+    printf '\033[1m<== %s\033[0m\n' "$result"
+  } | print_locked
 }
 
 syntax_check_all() {
@@ -49,12 +72,11 @@ syntax_check_all() {
 # default run, and what the scenario adds) runs only in the extended suite
 # (`./lab test --extended`, PACS_TEST_EXTENDED=1): the default run must fit
 # CI's time on a 2-core machine. Skipping it is said loudly too.
-pending=()
 # not_run SCENARIO FILE LABEL: say loudly that a scenario is not run, with the
 # reason its FILE gives, and list it in the summary.
 not_run() {
   printf '\033[1;33mNOT RUN%s: molecule scenario %s: %s\033[0m\n' "$3" "$1" "$(tr '\n' ' ' <"molecule/$1/$2")"
-  pending+=("NOT RUN  molecule/$1$3: $(head -n1 "molecule/$1/$2")")
+  echo "NOT RUN  molecule/$1$3: $(head -n1 "molecule/$1/$2")" >>"$LOG_DIR/not-run.txt"
 }
 molecule_all() {
   local scenario rc=0
@@ -73,20 +95,48 @@ molecule_all() {
   return "$rc"
 }
 
-gate yamllint yamllint --strict .
-gate ansible-lint ansible-lint --profile production
-gate ruff ruff check .
-gate syntax-check syntax_check_all
-# One worker per core, each taking whole test files (--dist loadfile): a
-# file's module fixtures are made once, session fixtures once per worker (the
-# shared pacs_settings renders of tests/unit/conftest.py); the role runs are
-# subprocesses, so this keeps every core busy.
-gate pytest-unit pytest -q -n auto --dist loadfile tests/unit
-gate molecule molecule_all
-gate pytest-integration pytest -q tests/integration
+lane_1() {
+  gate 1 yamllint yamllint --strict .
+  gate 2 ansible-lint ansible-lint --profile production
+  gate 3 ruff ruff check .
+  gate 4 syntax-check syntax_check_all
+  # One worker per core, each taking whole test files (--dist loadfile): a
+  # file's module fixtures are made once, session fixtures once per worker
+  # (the shared pacs_settings renders of tests/unit/conftest.py); the role
+  # runs are subprocesses, so this keeps every core busy.
+  gate 5 pytest-unit pytest -q -n auto --dist loadfile tests/unit
+  gate 6 molecule molecule_all
+}
 
-printf '\n\033[1m==> summary\033[0m\n'
-printf '%s\n' "${summary[@]}"
-[ "${#pending[@]}" -gt 0 ] && printf '%s\n' "${pending[@]}"
-echo "gates: ${passed} passed, ${failed} failed"
+lane_2() {
+  gate 7 pytest-integration pytest -q tests/integration
+}
+
+if [ "${PACS_TEST_SERIAL:-0}" = "1" ]; then
+  lane_1
+  lane_2
+else
+  lane_1 &
+  lane_1_pid=$!
+  lane_2 &
+  lane_2_pid=$!
+  wait "$lane_1_pid" "$lane_2_pid"
+fi
+
+printf '\n\033[1m==> summary (%s)\033[0m\n' "$(elapsed)"
+passed=0
+failed=0
+for result in "$LOG_DIR"/*.result; do
+  cat "$result"
+  case "$(cat "$result")" in
+    PASS*) passed=$((passed + 1)) ;;
+    *) failed=$((failed + 1)) ;;
+  esac
+done
+[ -f "$LOG_DIR/not-run.txt" ] && cat "$LOG_DIR/not-run.txt"
+echo "gates: ${passed} passed, ${failed} failed (logs in .lab/test-logs/)"
+if [ $((passed + failed)) -ne 7 ]; then
+  echo "ERROR: 7 gates should have reported, $((passed + failed)) did (a lane stopped early)"
+  exit 1
+fi
 [ "$failed" -eq 0 ]

@@ -46,8 +46,8 @@ def endpoint(tmp_path_factory):
         deadline = time.monotonic() + 120
         while True:
             try:
-                with urllib.request.urlopen(f"{url}/moto-api/data.json", timeout=5) as answer:  # noqa: S310
-                    if answer.status == 200:
+                with urllib.request.urlopen(f"{url}/moto-api/config", timeout=5) as answer:  # noqa: S310
+                    if answer.status == 201:  # moto answers its settings with 201
                         break
             except OSError:
                 pass
