@@ -31,8 +31,10 @@ IMAGES = ("nginx", "ghostunnel", "pacs")
 
 @pytest.fixture(scope="module")
 def site_runs():
-    first = run_playbook("playbooks/site.yml")
-    second = run_playbook("playbooks/site.yml")
+    # An hour each: alone a run takes 14-16 min here (2 cores), but beside the
+    # other test lanes CI's first run overran 30 min (stop 9).
+    first = run_playbook("playbooks/site.yml", timeout=3600)
+    second = run_playbook("playbooks/site.yml", timeout=3600)
     return first, second
 
 
