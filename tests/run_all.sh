@@ -12,7 +12,9 @@
 # Measured alone on 2 cores: ansible-lint 7.7 min, integration 34 min,
 # molecule/pki ~34 min before its side effects were trimmed. In CI (stop 9,
 # lanes unniced) lane 1 ended after 48 min, molecule after 60, and
-# integration's first site.yml overran its 30-min timeout (now 60).
+# integration's first site.yml overran its 30-min timeout (now 60). On a
+# clean clone with lane 1 niced (stop 11): integration ended after 49.5 min,
+# molecule after 58, lane 1 after 64; .ci/run 72 min in all.
 # PACS_TEST_SERIAL=1 runs the lanes one after the other.
 # Each gate runs even when an earlier one failed. A gate's output goes to
 # .lab/test-logs/GATE.log and is printed whole when the gate ends (one gate at
