@@ -1,7 +1,10 @@
 """The lab's main job (playbooks/site.yml): certificates in moto's Secrets Manager, images in the registry.
 
-The job runs twice in this module: the first run converges (on a fresh machine it issues
-the certificates and builds the images), the second must change nothing.
+The job runs three times in this module, then once more after a hand-made drift: the first run
+converges (on a fresh machine it issues the certificates and builds the images); the second,
+with pacs_full_converge=true, runs every task again and must change nothing; the third skips
+each role whose stamp of its last converge still holds (library/converge_stamp.py) and must
+change nothing either; the fourth follows a hand edit on the storage node and must put it back.
 """
 
 from __future__ import annotations
@@ -31,11 +34,24 @@ IMAGES = ("nginx", "ghostunnel", "pacs")
 
 @pytest.fixture(scope="module")
 def site_runs():
-    # An hour each: alone a run takes 14-16 min here (2 cores), but beside the
-    # other test lanes CI's first run overran 30 min (stop 9).
+    # An hour each for the full runs: alone one takes 14-16 min here (2 cores), but beside
+    # the other test lanes CI's first run overran 30 min (stop 9).
     first = run_playbook("playbooks/site.yml", timeout=3600)
-    second = run_playbook("playbooks/site.yml", timeout=3600)
-    return first, second
+    second = run_playbook("playbooks/site.yml", "-e", "pacs_full_converge=true", timeout=3600)
+    third = run_playbook("playbooks/site.yml", timeout=1800)
+    return first, second, third
+
+
+# The roles that keep a stamp, by the words their check prints (once per host).
+STAMPED = {
+    "host containers": 1,
+    "images": 1,
+    "PACS task": 1,
+    "dcmtk and ghostunnel": 2,
+    "storescp": 1,
+}
+STORESCP_LOG_CONFIG = "/etc/dicom-storage/storescp-log.cfg"
+STORAGE_HOST = "pacs-lab-storage"
 
 
 @pytest.fixture(scope="module")
@@ -50,18 +66,52 @@ def aws():
 
 
 def test_site_converges(site_runs):
-    first, _ = site_runs
+    first, _, _ = site_runs
     assert first.returncode == 0, first.report()
+    for words in STAMPED:
+        assert f"{words}: converging, no stamp of a previous converge" in first.output, words
 
 
 def test_site_rerun_changes_nothing(site_runs):
-    _, second = site_runs
+    _, second, _ = site_runs
     assert second.returncode == 0, second.report()
     assert second.recap, "no PLAY RECAP in the output"
     assert second.changed == 0, second.report()
+    assert ": nothing to do, " not in second.output, "pacs_full_converge=true skipped a role"
 
 
-def test_smoke_checks_pass_in_both_runs(site_runs):
+def test_fast_rerun_skips_every_stamped_role_and_changes_nothing(site_runs):
+    _, _, third = site_runs
+    assert third.returncode == 0, third.report()
+    assert third.changed == 0, third.report()
+    for words, hosts in STAMPED.items():
+        said = third.output.count(f"{words}: nothing to do, inputs and live state as at the last converge")
+        assert said == hosts, f"{words}: skipped on {said} hosts, want {hosts}\n{third.report()}"
+
+
+def _storage_node(*argv: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["docker", "exec", STORAGE_HOST, *argv], check=True, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_hand_edit_is_seen_and_put_back_by_the_next_run(site_runs):
+    """The stamp compares the live files: a drifted host converges in full, the others stay skipped."""
+    converged = _storage_node("cat", STORESCP_LOG_CONFIG).stdout
+    _storage_node("sh", "-c", f"echo '# edited by hand' >> {STORESCP_LOG_CONFIG}")
+    fourth = run_playbook("playbooks/site.yml", timeout=1800)
+    assert fourth.returncode == 0, fourth.report()
+    assert "storescp: converging, live state changed since the last converge: path /etc/dicom-storage" in (
+        fourth.output
+    ), fourth.report()
+    assert fourth.changed >= 1, fourth.report()
+    assert _storage_node("cat", STORESCP_LOG_CONFIG).stdout == converged
+    assert "All smoke checks passed for deployment pacs-lab" in fourth.output
+    for words in ("host containers", "images", "PACS task"):
+        assert f"{words}: nothing to do, " in fourth.output, words
+
+
+def test_smoke_checks_pass_in_every_run(site_runs):
     """The main job ends with playbooks/smoke.yml: every named check must have passed."""
     for run in site_runs:
         assert "All smoke checks passed for deployment pacs-lab" in run.output, run.report()
