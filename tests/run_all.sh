@@ -58,17 +58,16 @@ gate() {
 }
 
 syntax_check_all() {
-  # One ansible-playbook per inventory with every playbook (its start-up is
-  # the cost); an error names the file it is in.
-  local inv out rc=0
-  for inv in inventories/lab inventories/aws; do
-    if ! out="$(ansible-playbook -i "$inv" --syntax-check playbooks/*.yml 2>&1)"; then
-      printf '%s\nsyntax-check failed against %s\n' "$out" "$inv"
-      rc=1
-    fi
-  done
-  [ "$rc" -eq 0 ] && echo "every playbook passes --syntax-check against both inventories"
-  return "$rc"
+  # ansible-lint already runs --syntax-check on every playbook against the
+  # default inventory (ansible.cfg: inventories/lab), one process per
+  # playbook; this adds the AWS inventory, in one ansible-playbook run (its
+  # start-up is the cost). An error names the file it is in.
+  local out
+  if ! out="$(ansible-playbook -i inventories/aws --syntax-check playbooks/*.yml 2>&1)"; then
+    printf '%s\nsyntax-check failed against inventories/aws\n' "$out"
+    return 1
+  fi
+  echo "every playbook passes --syntax-check against inventories/aws (and, in ansible-lint, inventories/lab)"
 }
 
 # A scenario still being built carries a PENDING file that says why; it is
