@@ -1,7 +1,10 @@
 """The lab's main job (playbooks/site.yml): certificates in moto's Secrets Manager, images in the registry.
 
-The job runs twice in this module: the first run converges (on a fresh machine it issues
-the certificates and builds the images), the second must change nothing.
+The job runs three times in this module: the first run converges (on a fresh machine it issues
+the certificates and builds the images); the second, with pacs_full_converge=true, runs every
+task again and must change nothing; the third follows a hand edit on the storage node: it must
+skip every role whose stamp of its last converge still holds (library/converge_stamp.py),
+change nothing there, and put the edited file back.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.request
+from dataclasses import dataclass
 
 import boto3
 import pytest
@@ -16,7 +20,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.ansible_run import run_playbook
+from tests.support.ansible_run import PlaybookRun, run_playbook
 
 DEPLOYMENT = "pacs-lab"
 REGISTRY = "127.0.0.1:5001"
@@ -31,11 +35,45 @@ IMAGES = ("nginx", "ghostunnel", "pacs")
 
 @pytest.fixture(scope="module")
 def site_runs():
-    # An hour each: alone a run takes 14-16 min here (2 cores), but beside the
-    # other test lanes CI's first run overran 30 min (stop 9).
+    # An hour each for the full runs: alone one takes 14-16 min here (2 cores), but beside
+    # the other test lanes CI's first run overran 30 min (stop 9).
     first = run_playbook("playbooks/site.yml", timeout=3600)
-    second = run_playbook("playbooks/site.yml", timeout=3600)
-    return first, second
+    second = run_playbook("playbooks/site.yml", "-e", "pacs_full_converge=true", timeout=3600)
+    converged = _storage_node("cat", STORESCP_LOG_CONFIG).stdout
+    _storage_node("sh", "-c", f"echo '# edited by hand' >> {STORESCP_LOG_CONFIG}")
+    third = run_playbook("playbooks/site.yml", timeout=1800)
+    restored = _storage_node("cat", STORESCP_LOG_CONFIG).stdout == converged
+    return SiteRuns(first, second, third, restored)
+
+
+@dataclass(frozen=True)
+class SiteRuns:
+    first: PlaybookRun
+    second: PlaybookRun
+    third: PlaybookRun
+    edit_put_back: bool
+
+    @property
+    def all(self) -> tuple[PlaybookRun, ...]:
+        return (self.first, self.second, self.third)
+
+
+def _storage_node(*argv: str) -> subprocess.CompletedProcess:
+    argv = ["docker", "exec", STORAGE_HOST, *argv]
+    return subprocess.run(argv, check=True, capture_output=True, text=True, timeout=60)
+
+
+# The roles that keep a stamp, by the words their check prints (once per host it runs on).
+STAMPED = {
+    "PKI": 1,
+    "host containers": 1,
+    "images": 1,
+    "PACS task": 1,
+    "dcmtk and ghostunnel": 2,
+    "storescp": 1,
+}
+STORESCP_LOG_CONFIG = "/etc/dicom-storage/storescp-log.cfg"
+STORAGE_HOST = "pacs-lab-storage"
 
 
 @pytest.fixture(scope="module")
@@ -50,20 +88,42 @@ def aws():
 
 
 def test_site_converges(site_runs):
-    first, _ = site_runs
+    first = site_runs.first
     assert first.returncode == 0, first.report()
 
 
 def test_site_rerun_changes_nothing(site_runs):
-    _, second = site_runs
+    second = site_runs.second
     assert second.returncode == 0, second.report()
     assert second.recap, "no PLAY RECAP in the output"
     assert second.changed == 0, second.report()
+    assert ": nothing to do, " not in second.output, "pacs_full_converge=true skipped a role"
 
 
-def test_smoke_checks_pass_in_both_runs(site_runs):
+def test_a_rerun_skips_what_holds_and_puts_a_hand_edit_back(site_runs):
+    """The stamps compare live files: the edited storescp converges again, every other stamped role is skipped."""
+    third = site_runs.third
+    assert third.returncode == 0, third.report()
+    drifted = STORESCP_LOG_CONFIG.rsplit("/", 1)[0]
+    assert f"storescp: converging, live state changed since the last converge: path {drifted}" in third.output, (
+        third.report()
+    )
+    assert site_runs.edit_put_back, f"{STORESCP_LOG_CONFIG} was not put back"
+    skipped = dict(STAMPED, storescp=0)
+    for words, hosts in skipped.items():
+        said = third.output.count(f"{words}: nothing to do, inputs and live state as at the last converge")
+        assert said == hosts, f"{words}: skipped on {said} hosts, want {hosts}\n{third.report()}"
+    recap = third.recap
+    assert recap[STORAGE_HOST]["changed"] >= 1, third.report()
+    assert {host: counts["changed"] for host, counts in recap.items() if host != STORAGE_HOST} == {
+        "localhost": 0,
+        "pacs-lab-client": 0,
+    }, third.report()
+
+
+def test_smoke_checks_pass_in_every_run(site_runs):
     """The main job ends with playbooks/smoke.yml: every named check must have passed."""
-    for run in site_runs:
+    for run in site_runs.all:
         assert "All smoke checks passed for deployment pacs-lab" in run.output, run.report()
         for check in (
             "SMOKE C-ECHO",
@@ -80,7 +140,7 @@ def test_smoke_checks_pass_in_both_runs(site_runs):
 
 
 def test_no_private_key_in_output(site_runs):
-    for run in site_runs:
+    for run in site_runs.all:
         assert "PRIVATE KEY" not in run.output
 
 

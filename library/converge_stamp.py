@@ -1,0 +1,261 @@
+#!/usr/bin/python
+# Copyright: the project's contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: converge_stamp
+short_description: Tell whether a role's last converge still holds, so that a rerun can skip it
+description:
+  - A role records a stamp when it has converged (C(state=record)), a digest of everything it was given
+    (computed on the controller, see the C(converge_inputs) lookup) and of the live state it manages on this
+    host (the content, mode and owner of the files under O(watch), and the output of each command in
+    O(probes)).
+  - On the next run (C(state=check)) the role compares. When the inputs are the same, the live state is the
+    same, every probe passes and the stamp has not expired, the role has nothing to do and can end at once;
+    otherwise RV(reason) says what differs and the role converges in full.
+  - A hand-edited file, a stopped service or a removed container is a different live state, which the full
+    converge puts back. What the role manages but does not list in O(watch) or O(probes) is not seen.
+  - Never reports a change (the stamp is bookkeeping, not configuration). Supports check mode; in check
+    mode C(state=record) writes nothing.
+version_added: "1.0.0"
+options:
+  path:
+    description: The stamp file (JSON, mode 0600; its folder is created with mode 0700).
+    type: path
+    required: true
+  state:
+    description: C(check) compares with the stamp, C(record) writes it.
+    type: str
+    choices: [check, record]
+    default: check
+  inputs_digest:
+    description: Digest of the role's inputs, computed on the controller.
+    type: str
+    required: true
+  watch:
+    description:
+      - Files and folders (walked recursively, symbolic links not followed) whose content, mode, owner and
+        group are the live state. A missing path is a state of its own.
+    type: list
+    elements: path
+    default: []
+  probes:
+    description:
+      - Commands (argument vectors, no shell) whose output is part of the live state. Each must exit 0;
+        one that does not makes the stamp not match.
+    type: list
+    elements: list
+    default: []
+  live_extra:
+    description: A digest of live state read elsewhere (by the controller), compared like the rest.
+    type: str
+    default: ""
+  valid_until:
+    description:
+      - With C(state=record), an ISO 8601 date and time after which the stamp no longer matches (for example
+        when a certificate enters its renewal window). Without a timezone, UTC.
+    type: str
+  outputs:
+    description:
+      - With C(state=record), values kept with the stamp and returned by a matching check, for what a
+        skipped role would have set for the roles after it. Never secrets.
+    type: dict
+    default: {}
+author:
+  - PACS platform team
+"""
+
+EXAMPLES = r"""
+- name: Compare with the last converge
+  converge_stamp:
+    path: /var/lib/pacs-converge/dicom_storage_node.json
+    inputs_digest: "{{ lookup('converge_inputs', role_path) }}"
+    watch: [/etc/ghostunnel, /etc/systemd/system/storescp.service]
+    probes:
+      - [systemctl, is-active, storescp.service]
+  register: stamp
+
+- name: End the role, converged already
+  ansible.builtin.meta: end_role
+  when: stamp.match
+"""
+
+RETURN = r"""
+match:
+  description: With C(state=check), whether the last converge still holds.
+  returned: always
+  type: bool
+reason:
+  description: What differs (or, on a match, that nothing does).
+  returned: always
+  type: str
+  sample: "live state changed: /etc/ghostunnel/storage.flags"
+live_digest:
+  description: Digest of the live state read now.
+  returned: always
+  type: str
+outputs:
+  description: The outputs recorded with the stamp, on a match; empty otherwise.
+  returned: always
+  type: dict
+"""
+
+import hashlib
+import json
+import os
+import stat
+import tempfile
+from datetime import UTC, datetime
+
+from ansible.module_utils.basic import AnsibleModule
+
+STAMP_FORMAT = 1
+
+
+def _file_lines(root):
+    """One line per entry under root: relative path, type, mode, owner, group and content digest."""
+    if not os.path.lexists(root):
+        yield "absent"
+        return
+    entries = [root]
+    if os.path.isdir(root) and not os.path.islink(root):
+        for folder, dirs, files in os.walk(root):
+            dirs.sort()
+            entries.extend(os.path.join(folder, name) for name in sorted(dirs + files))
+    for entry in entries:
+        info = os.lstat(entry)
+        relative = os.path.relpath(entry, root)
+        head = f"{relative} {stat.S_IFMT(info.st_mode):o} {stat.S_IMODE(info.st_mode):04o} {info.st_uid} {info.st_gid}"
+        if stat.S_ISLNK(info.st_mode):
+            yield f"{head} -> {os.readlink(entry)}"
+        elif stat.S_ISREG(info.st_mode):
+            digest = hashlib.sha256()
+            with open(entry, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    digest.update(block)
+            yield f"{head} {digest.hexdigest()}"
+        else:
+            yield head
+
+
+def _digest(lines):
+    digest = hashlib.sha256()
+    for line in lines:
+        digest.update(line.encode("utf-8", "surrogateescape"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+def read_live_state(module, watch, probes, live_extra):
+    """The live state as {part: digest}, and the first failed probe (or None)."""
+    parts = {f"path {path}": _digest(_file_lines(path)) for path in watch}
+    failed = None
+    for argv in probes:
+        argv = [str(arg) for arg in argv]
+        rc, out, err = module.run_command(argv)
+        name = "probe " + " ".join(argv)
+        parts[name] = _digest([str(rc), out])
+        if rc != 0 and failed is None:
+            failed = f"{name} exited {rc}: {(err or out).strip()[:300]}"
+    if live_extra:
+        parts["live_extra"] = live_extra
+    return parts, failed
+
+
+def parse_time(text):
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def compare(stamp, inputs_digest, parts, failed, now):
+    """(match, reason) for a stamp read from disk (or None) against what was found now."""
+    if failed:
+        return False, f"a probe failed: {failed}"
+    if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
+        return False, "no stamp of a previous converge"
+    if stamp.get("inputs_digest") != inputs_digest:
+        return False, "inputs changed (arguments, role files or what they read) since the last converge"
+    recorded = stamp.get("live", {})
+    for name in sorted(set(recorded) | set(parts)):
+        if recorded.get(name) != parts.get(name):
+            return False, f"live state changed since the last converge: {name}"
+    if stamp.get("valid_until") and now >= parse_time(stamp["valid_until"]):
+        return False, f"the stamp expired at {stamp['valid_until']} (something falls due)"
+    return True, "inputs and live state as at the last converge"
+
+
+def read_stamp(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def write_stamp(path, content):
+    folder = os.path.dirname(path) or "."
+    os.makedirs(folder, mode=0o700, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=folder, prefix=".stamp-")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as out:
+            json.dump(content, out, sort_keys=True, indent=1)
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            path=dict(type="path", required=True),
+            state=dict(type="str", choices=["check", "record"], default="check"),
+            inputs_digest=dict(type="str", required=True),
+            watch=dict(type="list", elements="path", default=[]),
+            probes=dict(type="list", elements="list", default=[]),
+            live_extra=dict(type="str", default=""),
+            valid_until=dict(type="str"),
+            outputs=dict(type="dict", default={}),
+        ),
+        supports_check_mode=True,
+    )
+    params = module.params
+    valid_until = params["valid_until"]
+    if valid_until:
+        try:
+            parse_time(valid_until)
+        except ValueError:
+            module.fail_json(msg=f"valid_until must be an ISO 8601 date and time, got {valid_until!r}")
+    parts, failed = read_live_state(module, params["watch"], params["probes"], params["live_extra"])
+    live_digest = _digest(f"{name} {value}" for name, value in sorted(parts.items()))
+
+    if params["state"] == "check":
+        stamp = read_stamp(params["path"])
+        match, reason = compare(stamp, params["inputs_digest"], parts, failed, datetime.now(UTC))
+        outputs = stamp.get("outputs", {}) if match else {}
+        module.exit_json(changed=False, match=match, reason=reason, live_digest=live_digest, outputs=outputs)
+
+    if failed:
+        module.fail_json(msg=f"not recording a converge whose live state fails a probe: {failed}")
+    if not module.check_mode:
+        write_stamp(
+            params["path"],
+            {
+                "format": STAMP_FORMAT,
+                "inputs_digest": params["inputs_digest"],
+                "live": parts,
+                "valid_until": valid_until,
+                "outputs": params["outputs"],
+                "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
+    module.exit_json(changed=False, match=True, reason="recorded", live_digest=live_digest, outputs=params["outputs"])
+
+
+if __name__ == "__main__":
+    main()
