@@ -1,26 +1,32 @@
 #!/usr/bin/env bash
-# Every quality gate and test of the project; called by `./lab test` after
-# set-up (which starts the Docker engine, moto and the registry).
+# Set-up, then every quality gate and test of the project; `./lab test` runs
+# it once the Python virtual environment is made.
 #
-# The gates run in three lanes at once: one Ansible run keeps about one core
-# busy, so lanes side by side fill both cores of the machines this runs on:
-#   lane 1: yamllint, ansible-lint, ruff, syntax-check, pytest-unit
-#           (files, throw-away containers, moto in-process or on a port of its
-#           own), niced: the filler
-#   lane 2: pytest-integration (the lab itself: site.yml twice, smoke, set-up)
-#   lane 3: molecule (its own deployment name in the lab's moto)
-# Measured alone on 2 cores: ansible-lint 7.7 min, integration 34 min,
-# molecule/pki ~34 min before its side effects were trimmed. In CI (stop 9,
-# lanes unniced) lane 1 ended after 48 min, molecule after 60, and
-# integration's first site.yml overran its 30-min timeout (now 60). On a
-# clean clone with lane 1 niced (stop 11): integration ended after 49.5 min,
-# molecule after 58, lane 1 after 64; .ci/run 72 min in all.
-# PACS_TEST_SERIAL=1 runs the lanes one after the other.
-# Each gate runs even when an earlier one failed. A gate's output goes to
-# .lab/test-logs/GATE.log and is printed whole when the gate ends (one gate at
-# a time, never interleaved); a line with the time since the start says when
-# each gate starts. The exit status is non-zero when any gate failed, and the
-# last line counts them.
+# Set-up (playbooks/setup.yml: packages, the Docker engine, moto, the
+# registry, ghostunnel, the base image) is the first gate; the linters need
+# only the virtual environment, so they run beside it, and the other gates
+# start when it has passed. The gates run in lanes at once: one Ansible run
+# keeps about one core busy, so lanes side by side fill both cores of the
+# machines this runs on:
+#   lane 1a: yamllint, ansible-lint, ruff, syntax-check (beside set-up)
+#   lane 1b: pytest-unit (files, throw-away containers, moto in-process or on
+#            a port of its own)
+#   lane 2:  pytest-integration (the lab itself: site.yml twice, smoke, set-up)
+#   lane 3:  molecule (its own deployment name in the lab's moto)
+# Lanes 1a and 1b run niced: they fill the CPU that set-up and the two serial
+# lanes (one Ansible run after another) leave idle instead of slowing them.
+# Measured alone on 2 cores: ansible-lint 7.7 min, set-up of a fresh machine
+# ~7 min. On a clean clone at stop 11 (set-up before every gate, the main job
+# run three times): integration ended after 49.5 min, molecule after 58, lane
+# 1 after 64; .ci/run 72 min in all (CI: 66 min).
+# PACS_TEST_SERIAL=1 runs set-up, then the lanes, one after the other.
+# Each gate runs even when an earlier one failed, but for set-up: when it
+# fails, the gates that need the lab (unit, integration, molecule) do not run,
+# and the summary says so. A gate's output goes to .lab/test-logs/GATE.log and
+# is printed whole when the gate ends (one gate at a time, never
+# interleaved); a line with the time since the start says when each gate
+# starts. The exit status is non-zero when any gate failed, and the last line
+# counts them.
 set -uo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -102,11 +108,14 @@ molecule_all() {
   return "$rc"
 }
 
-lane_1() {
+lane_1a() {
   gate 1 yamllint yamllint --strict .
   gate 2 ansible-lint ansible-lint --profile production
   gate 3 ruff ruff check .
   gate 4 syntax-check syntax_check_all
+}
+
+lane_1b() {
   # One worker per core, each taking whole test files (--dist loadfile): a
   # file's module fixtures are made once, session fixtures once per worker
   # (the shared pacs_settings renders of tests/unit/conftest.py); the role
@@ -121,28 +130,47 @@ lane_2() {
 lane_3() {
   gate 7 molecule molecule_all
 }
-# How many gates the lanes above run: the summary checks every one reported.
-GATE_COUNT=7
 
+# niced LANE: run the lane function LANE at a lower priority; should renice
+# fail, the lane still runs, at normal priority.
+niced() {
+  renice -n 10 -p "$BASHPID" >/dev/null || echo "renice failed: $1 runs at normal priority"
+  "$1"
+}
+
+# How many gates the lanes above run, set-up included: the summary checks
+# every one reported.
+GATE_COUNT=8
+
+setup_ok=1
 if [ "${PACS_TEST_SERIAL:-0}" = "1" ]; then
-  lane_1
-  lane_2
-  lane_3
+  gate 0 setup ansible-playbook playbooks/setup.yml
+  grep -q '^PASS' "$LOG_DIR/0-setup.result" || setup_ok=0
+  lane_1a
+  if [ "$setup_ok" = 1 ]; then
+    lane_1b
+    lane_2
+    lane_3
+  fi
 else
-  # Lane 1 runs niced: its pytest workers fill the CPU the two serial lanes
-  # (one Ansible run after another) leave idle, instead of slowing them down;
-  # otherwise the last serial lane runs on alone at the end, on one core.
-  # Should renice fail, the lane still runs, at normal priority.
-  (
-    renice -n 10 -p "$BASHPID" >/dev/null || echo "renice failed: lane 1 runs at normal priority"
-    lane_1
-  ) &
-  lane_1_pid=$!
-  lane_2 &
-  lane_2_pid=$!
-  lane_3 &
-  lane_3_pid=$!
-  wait "$lane_1_pid" "$lane_2_pid" "$lane_3_pid"
+  (niced lane_1a) &
+  lane_1a_pid=$!
+  gate 0 setup ansible-playbook playbooks/setup.yml
+  grep -q '^PASS' "$LOG_DIR/0-setup.result" || setup_ok=0
+  if [ "$setup_ok" = 1 ]; then
+    (niced lane_1b) &
+    lane_1b_pid=$!
+    lane_2 &
+    lane_2_pid=$!
+    lane_3 &
+    lane_3_pid=$!
+    wait "$lane_1b_pid" "$lane_2_pid" "$lane_3_pid"
+  fi
+  wait "$lane_1a_pid"
+fi
+if [ "$setup_ok" = 0 ]; then
+  echo "NOT RUN  pytest-unit, pytest-integration, molecule: set-up failed (see .lab/test-logs/setup.log)" \
+    >>"$LOG_DIR/not-run.txt"
 fi
 
 printf '\n\033[1m==> summary (%s)\033[0m\n' "$(elapsed)"
@@ -158,6 +186,7 @@ for result_file in "$LOG_DIR"/*.result; do
 done
 [ -f "$LOG_DIR/not-run.txt" ] && cat "$LOG_DIR/not-run.txt"
 echo "gates: ${passed} passed, ${failed} failed (logs in .lab/test-logs/)"
+[ "$setup_ok" = 1 ] || exit 1
 if [ $((passed + failed)) -ne "$GATE_COUNT" ]; then
   echo "ERROR: ${GATE_COUNT} gates should have reported, $((passed + failed)) did (a lane stopped early)"
   exit 1

@@ -18,11 +18,34 @@ STATE = ROOT / ".lab"
 GHOSTUNNEL_VERSION = "v1.8.4"
 
 
-def test_setup_rerun_changes_nothing():
-    run = run_playbook("playbooks/setup.yml")
+def test_setup_rerun_in_full_changes_nothing():
+    """Every task of set-up again (pacs_full_converge=true: the stamp is neither read nor written)."""
+    run = run_playbook("playbooks/setup.yml", "-e", '{"pacs_full_converge": true}')
     assert run.returncode == 0, run.report()
     assert run.recap, "no PLAY RECAP in the output"
     assert run.changed == 0, run.report()
+    assert "set-up: nothing to do" not in run.output
+
+
+def test_setup_rerun_on_its_stamp_ends_at_once_and_a_stopped_service_is_started_again():
+    """A rerun skips set-up while its stamp holds; a registry stopped by hand makes it run in full."""
+    plain = run_playbook("playbooks/setup.yml")
+    assert plain.returncode == 0 and plain.changed == 0, plain.report()
+    assert "set-up: nothing to do, inputs and live state as at the last converge" in plain.output, plain.report()
+    pid_file = STATE / "run" / "registry.pid"
+    stopped = subprocess.run(
+        ["start-stop-daemon", "--stop", "--retry", "TERM/15/KILL/5", "--pidfile", str(pid_file)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert stopped.returncode == 0, stopped.stderr
+    rerun = run_playbook("playbooks/setup.yml")
+    assert rerun.returncode == 0, rerun.report()
+    assert "set-up: converging, " in rerun.output, rerun.report()
+    assert rerun.changed >= 1, rerun.report()
+    with urllib.request.urlopen("http://127.0.0.1:5001/v2/", timeout=30) as response:  # noqa: S310 - loopback only
+        assert response.status == 200
 
 
 @pytest.mark.parametrize(
