@@ -155,7 +155,12 @@ def read_live_state(module, watch, probes, live_extra):
     failed = None
     for argv in probes:
         argv = [str(arg) for arg in argv]
-        rc, out, err = module.run_command(argv)
+        try:
+            rc, out, err = module.run_command(argv, handle_exceptions=False)
+        except OSError as error:
+            # A command that cannot even start (not installed, not built yet) is a failed probe:
+            # the role converges and makes it.
+            rc, out, err = 127, "", f"cannot run: {error.strerror or error}"
         name = "probe " + " ".join(argv)
         parts[name] = _digest([str(rc), out])
         if rc != 0 and failed is None:

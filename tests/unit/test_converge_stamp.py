@@ -66,6 +66,7 @@ def test_no_stamp_no_match_then_record_then_match(host):
         ("inputs", "inputs changed"),
         ("probe output", "live state changed since the last converge: probe echo"),
         ("probe fails", "a probe failed: probe false exited 1"),
+        ("probe cannot run", "a probe failed: probe /nonexistent/ghostunnel --version exited 127: cannot run"),
     ],
 )
 def test_every_kind_of_drift_means_converge_again(host, drift, reason):
@@ -86,6 +87,8 @@ def test_every_kind_of_drift_means_converge_again(host, drift, reason):
         args["probes"] = [["echo", "inactive"]]
     elif drift == "probe fails":
         args["probes"] = [["false"]]
+    elif drift == "probe cannot run":
+        args["probes"] = [["/nonexistent/ghostunnel", "--version"]]
     result = stamp(args, "check")
     assert result["match"] is False
     assert result["reason"].startswith(reason), result["reason"]
