@@ -97,6 +97,12 @@ live_digest:
   description: Digest of the live state read now.
   returned: always
   type: str
+recorded:
+  description:
+    - With C(state=record), whether the stamp was written. A live state that fails a probe is not recorded (a
+      warning says why) and any older stamp is removed, so that the next run converges in full.
+  returned: when state is record
+  type: bool
 outputs:
   description: The outputs recorded with the stamp, on a match; empty otherwise.
   returned: always
@@ -246,7 +252,13 @@ def main():
         module.exit_json(changed=False, match=match, reason=reason, live_digest=live_digest, outputs=outputs)
 
     if failed:
-        module.fail_json(msg=f"not recording a converge whose live state fails a probe: {failed}")
+        # Never record a live state that fails a probe (a service still starting, say): drop any
+        # older stamp instead, so that the next run converges in full.
+        reason = f"not recorded, the live state fails a probe: {failed}"
+        if not module.check_mode and os.path.exists(params["path"]):
+            os.unlink(params["path"])
+        module.warn(f"converge stamp {params['path']} {reason}")
+        module.exit_json(changed=False, match=False, recorded=False, reason=reason, live_digest=live_digest, outputs={})
     if not module.check_mode:
         write_stamp(
             params["path"],
@@ -259,7 +271,9 @@ def main():
                 "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),
             },
         )
-    module.exit_json(changed=False, match=True, reason="recorded", live_digest=live_digest, outputs=params["outputs"])
+    module.exit_json(
+        changed=False, match=True, recorded=True, reason="recorded", live_digest=live_digest, outputs=params["outputs"]
+    )
 
 
 if __name__ == "__main__":

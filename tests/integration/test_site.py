@@ -14,6 +14,7 @@ Before the second run a file on the storage node is edited by hand. The second r
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import urllib.request
 from dataclasses import dataclass
@@ -35,13 +36,19 @@ LEAVES = {
     "storage-node": {ExtendedKeyUsageOID.SERVER_AUTH},
 }
 IMAGES = ("nginx", "ghostunnel", "pacs")
+STORAGE_HOST = "pacs-lab-storage"
+CLIENT_HOST = "pacs-lab-client"
 
 
 # The controller's roles, run in full by the second run: their idempotence is asserted there.
 FULL_IN_SECOND_RUN = ("container_images", "lab_pacs_task", "lab_hosts")
-# The roles the second run leaves to their stamps, by the words their check prints, and the
-# number of hosts each runs on.
-SKIPPED_IN_SECOND_RUN = {"PKI": 1, "dcmtk and ghostunnel": 2}
+# The roles the second run leaves to their stamps, by the words their check prints, and the hosts
+# each must be skipped on. The client's tunnels to the PACS restart until the PACS task answers
+# (Restart=on-failure); when the first run's record on the client found them still restarting, it
+# recorded nothing (a warning says so) and the second run converges the client in full, which
+# must then change nothing (test_site_rerun_changes_nothing_but_the_hand_edit).
+SKIPPED_IN_SECOND_RUN = {"PKI": ["localhost"], "dcmtk and ghostunnel": [STORAGE_HOST, CLIENT_HOST]}
+CLIENT_NOT_RECORDED = "not recorded, the live state fails a probe: probe systemctl is-active ghostunnel-pacs-"
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +81,6 @@ def _storage_node(*argv: str) -> subprocess.CompletedProcess:
 
 
 STORESCP_LOG_CONFIG = "/etc/dicom-storage/storescp-log.cfg"
-STORAGE_HOST = "pacs-lab-storage"
 
 
 @pytest.fixture(scope="module")
@@ -116,8 +122,16 @@ def test_a_rerun_skips_what_holds_and_puts_a_hand_edit_back(site_runs):
     assert site_runs.edit_put_back, f"{STORESCP_LOG_CONFIG} was not put back"
     assert second.recap[STORAGE_HOST]["changed"] >= 1, second.report()
     for words, hosts in SKIPPED_IN_SECOND_RUN.items():
-        said = second.output.count(f"{words}: nothing to do, inputs and live state as at the last converge")
-        assert said == hosts, f"{words}: skipped on {said} hosts, want {hosts}\n{second.report()}"
+        said = re.findall(
+            r'ok: \[([^\]]+)\] => \{\s*"msg": "' + re.escape(f"{words}: nothing to do, inputs and live state"),
+            second.output,
+        )
+        want = set(hosts)
+        # Ansible wraps warnings at spaces and hyphens: compare without whitespace.
+        warned = "".join(CLIENT_NOT_RECORDED.split()) in "".join(site_runs.first.output.split())
+        if CLIENT_HOST in want and CLIENT_HOST not in said and warned:
+            want.discard(CLIENT_HOST)
+        assert want <= set(said), f"{words}: skipped on {said}, want {sorted(want)}\n{second.report()}"
 
 
 def test_smoke_checks_pass_in_every_run(site_runs):

@@ -111,10 +111,16 @@ def test_bad_valid_until_is_refused_and_nothing_written(host):
     assert not Path(host["path"]).exists()
 
 
-def test_a_failing_probe_is_never_recorded(host):
+def test_a_failing_probe_is_never_recorded_and_drops_an_older_stamp(host):
+    """A service still starting at record time: no stamp, so that the next run converges in full."""
+    assert stamp(host, "record")["recorded"] is True
+    assert Path(host["path"]).exists()
     result = stamp(dict(host, probes=[["false"]]), "record")
-    assert result.failed and "probe" in result["msg"]
+    assert not result.failed and not result.changed
+    assert result["recorded"] is False and result["match"] is False
+    assert result["reason"].startswith("not recorded, the live state fails a probe: probe false exited 1")
     assert not Path(host["path"]).exists()
+    assert stamp(host, "check")["match"] is False
 
 
 def test_check_mode_records_nothing(host):
