@@ -15,8 +15,8 @@
 #   lane 3:  molecule (its own deployment name in the lab's moto)
 # Lanes 1a and 1b run niced: they fill the CPU that set-up and the two serial
 # lanes (one Ansible run after another) leave idle instead of slowing them.
-# Measured alone on 2 cores: ansible-lint 7.7 min, set-up of a fresh machine
-# ~7 min. On a clean clone at stop 11 (set-up before every gate, the main job
+# Measured alone on 2 cores: ansible-lint 7.7 min; venv and set-up of a
+# fresh clone ~7.6 min. On a clean clone at stop 11 (set-up before every gate, the main job
 # run three times): integration ended after 49.5 min, molecule after 58, lane
 # 1 after 64; .ci/run 72 min in all (CI: 66 min).
 # PACS_TEST_SERIAL=1 runs set-up, then the lanes, one after the other.
@@ -142,10 +142,14 @@ niced() {
 # every one reported.
 GATE_COUNT=8
 
+# setup_gate: set-up as gate 0; setup_ok=0 when it failed.
 setup_ok=1
-if [ "${PACS_TEST_SERIAL:-0}" = "1" ]; then
+setup_gate() {
   gate 0 setup ansible-playbook playbooks/setup.yml
   grep -q '^PASS' "$LOG_DIR/0-setup.result" || setup_ok=0
+}
+if [ "${PACS_TEST_SERIAL:-0}" = "1" ]; then
+  setup_gate
   lane_1a
   if [ "$setup_ok" = 1 ]; then
     lane_1b
@@ -155,8 +159,7 @@ if [ "${PACS_TEST_SERIAL:-0}" = "1" ]; then
 else
   (niced lane_1a) &
   lane_1a_pid=$!
-  gate 0 setup ansible-playbook playbooks/setup.yml
-  grep -q '^PASS' "$LOG_DIR/0-setup.result" || setup_ok=0
+  setup_gate
   if [ "$setup_ok" = 1 ]; then
     (niced lane_1b) &
     lane_1b_pid=$!
