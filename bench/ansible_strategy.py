@@ -111,8 +111,7 @@ def main() -> int:
     for workload in ("module tasks", "pacs_settings render", "pacs_settings rerun"):
         stock, mitogen = results[(workload, "linear")], results[(workload, "mitogen_linear")]
         print(
-            f"{workload}: linear / mitogen_linear = {stock[0] / mitogen[0]:.1f}x wall, "
-            f"{stock[1] / mitogen[1]:.1f}x CPU"
+            f"{workload}: linear / mitogen_linear = {stock[0] / mitogen[0]:.1f}x wall, {stock[1] / mitogen[1]:.1f}x CPU"
         )
     return 0
 
