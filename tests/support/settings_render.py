@@ -32,7 +32,8 @@ def render_into(dest: Path, users: dict, *extra: str, outputs: Path | None = Non
     args = ["-e", f"pacs_settings_dest={dest}", "-e", f"@{users_file}"]
     if outputs is not None:
         args += ["-e", f"pacs_settings_test_outputs={outputs}"]
-    return run_playbook(PLAYBOOK, *args, *extra, timeout=300)
+    # A hang guard: a render takes 15-50 s, more when the unit lane runs niced beside the others.
+    return run_playbook(PLAYBOOK, *args, *extra, timeout=900)
 
 
 def copy_of(render: Render, target: Path) -> Path:

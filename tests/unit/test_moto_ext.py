@@ -43,7 +43,7 @@ def endpoint(tmp_path_factory):
         )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # moto imports slowly on a loaded 2-core machine
         while True:
             try:
                 with urllib.request.urlopen(f"{url}/moto-api/config", timeout=5) as answer:  # noqa: S310
