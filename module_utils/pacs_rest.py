@@ -214,7 +214,7 @@ def summary(engine, **counts):
         "indexed": 0,
         "already_indexed": 0,
         "errors": 0,
-        "failed": [],
+        "rejected": [],
         "tasks": [],
         "finished": True,
     }
@@ -434,7 +434,7 @@ class OrthancClient:
         entries = self.import_files(files)
         stored = [e for e in entries if e["status"] == "Success"]
         already = [e for e in entries if e["status"] == "AlreadyStored"]
-        failed = [
+        rejected = [
             {"path": e["path"], "reason": e.get("reason", e["status"])}
             for e in entries
             if e["status"] not in ("Success", "AlreadyStored")
@@ -444,8 +444,8 @@ class OrthancClient:
             submitted=len(files),
             indexed=len(stored),
             already_indexed=len(already),
-            errors=len(failed),
-            failed=failed,
+            errors=len(rejected),
+            rejected=rejected,
         )
         if not wait:
             return result

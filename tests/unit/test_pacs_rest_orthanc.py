@@ -66,7 +66,7 @@ def test_index_imports_the_folder_then_a_rerun_adds_nothing(client, tmp_path):
     before = client.statistics()["CountInstances"]
     first = client.index(str(folder), timeout=30, poll_interval=0.1)
     assert first["submitted"] == 8 and first["indexed"] == 8 and first["already_indexed"] == 0
-    assert first["errors"] == 0 and first["failed"] == []
+    assert first["errors"] == 0 and first["rejected"] == []
     assert first["finished"] and first["new_instances"] == 8
     assert client.statistics()["CountInstances"] == before + 8
     found, missing = client.find_studies(sorted(studies))
@@ -82,7 +82,7 @@ def test_files_orthanc_refuses_are_reported_with_a_reason(client, tmp_path):
     (good,) = generate(tmp_path / "ok", count=1, size=10_000, studies=1, series_per_study=1, seed="rest-orthanc-2")
     result = client.index(str(tmp_path), timeout=30, poll_interval=0.1)
     assert result["indexed"] == 1 and result["errors"] == 1
-    (failed,) = result["failed"]
+    (failed,) = result["rejected"]
     assert failed["path"].endswith("notes.txt") and failed["reason"]
 
 
