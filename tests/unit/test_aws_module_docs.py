@@ -20,6 +20,8 @@ AWS_MODULES = [
     "ec2_vpc_endpoint_service",
     "ec2_vpc_flow_log",
     "efs_access_point",
+    "pacs_index",
+    "s3_bulk_upload",
 ]
 PRESENT = [name for name in AWS_MODULES if (LIBRARY / f"{name}.py").exists()]
 # Options every AnsibleAWSModule has, documented by the amazon.aws fragments.

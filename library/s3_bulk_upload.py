@@ -1,0 +1,334 @@
+#!/usr/bin/python
+# Copyright: the project's contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+---
+module: s3_bulk_upload
+short_description: Upload every DICOM file under a folder to an S3 bucket, in parallel and resumably
+description:
+  - Walks O(src) and uploads each file to O(bucket) under O(prefix), keeping the folder layout, several files
+    at a time (O(workers)); files of O(multipart_threshold) bytes or more go up in parts (boto3's managed
+    transfer).
+  - Each object carries the SHA-256 of its file in its metadata (O(checksum_key)). A file whose object is
+    already there with the same size and checksum is skipped, so a rerun, or a run after an interrupted one,
+    uploads only what is missing or changed. S3 only shows an object once its upload completed, so an
+    interrupted upload leaves nothing half-written behind; with O(abort_incomplete=true) the parts of
+    interrupted multipart uploads under the prefix are discarded too.
+  - With O(dicom_only=true) every file is first checked to be a whole DICOM Part 10 file, in plain Python
+    (the 'DICM' marker, every data element walked to the file's last byte, the identifying UIDs present, an
+    image's pixel data complete). Files that fail are not uploaded and are listed in RV(rejected) with the
+    reason; nothing is dropped silently.
+  - Check mode reads the folder and the bucket and reports what would be uploaded, uploading nothing.
+version_added: "1.0.0"
+options:
+  src:
+    description: Folder whose files (recursively) are uploaded.
+    type: path
+    required: true
+  bucket:
+    description: Name of the bucket.
+    type: str
+    required: true
+  prefix:
+    description: Key prefix the folder's relative paths are put under (C(incoming/2026-01)); empty for the top.
+    type: str
+    default: ""
+  workers:
+    description: Files uploaded at the same time.
+    type: int
+    default: 8
+  multipart_threshold:
+    description: Files of this many bytes or more are uploaded in parts (at least 5 MiB, S3's smallest part).
+    type: int
+    default: 8388608
+  multipart_chunksize:
+    description: Size of each part of a multipart upload, in bytes (at least 5 MiB).
+    type: int
+    default: 8388608
+  part_concurrency:
+    description: Parts of one multipart upload sent at the same time.
+    type: int
+    default: 4
+  checksum_key:
+    description: Object metadata key holding the file's SHA-256 (hex).
+    type: str
+    default: sha256
+  dicom_only:
+    description: Upload only whole DICOM Part 10 files; reject the others with the reason.
+    type: bool
+    default: true
+  encryption:
+    description: Server-side encryption of the objects; omit to use the bucket's default encryption.
+    type: str
+    choices: [AES256, "aws:kms"]
+  kms_key_id:
+    description: KMS key (id, ARN or alias) for O(encryption=aws:kms); omit for the bucket's or S3's key.
+    type: str
+  abort_incomplete:
+    description: Abort the multipart uploads left under the prefix by an interrupted run before uploading.
+    type: bool
+    default: true
+extends_documentation_fragment:
+  - amazon.aws.common.modules
+  - amazon.aws.region.modules
+  - amazon.aws.boto3
+author:
+  - PACS platform team
+"""
+
+EXAMPLES = r"""
+- name: Upload a folder of studies to the images bucket
+  s3_bulk_upload:
+    src: /data/outgoing
+    bucket: "{{ images_bucket }}"
+    prefix: incoming
+    encryption: aws:kms
+    kms_key_id: alias/pacs
+  register: upload
+
+- name: Say what was refused
+  ansible.builtin.debug:
+    msg: "{{ item.path }}: {{ item.reason }}"
+  loop: "{{ upload.rejected }}"
+"""
+
+RETURN = r"""
+files:
+  description: Files uploaded by this run (would be uploaded, in check mode).
+  returned: always
+  type: int
+bytes:
+  description: Bytes uploaded by this run (would be, in check mode).
+  returned: always
+  type: int
+skipped:
+  description: Files whose object was already there with the same size and checksum.
+  returned: always
+  type: int
+skipped_bytes:
+  description: Bytes of the skipped files.
+  returned: always
+  type: int
+rejected:
+  description: Files not uploaded, with the reason (not DICOM, truncated, unreadable, upload failed).
+  returned: always
+  type: list
+  elements: dict
+  sample: [{"path": "/data/outgoing/notes.txt", "reason": "not DICOM: no 'DICM' marker after the 128-byte preamble"}]
+accepted:
+  description: Files that are (now) in the bucket, uploaded or skipped.
+  returned: always
+  type: int
+studies:
+  description: Study Instance UIDs of the accepted files (empty with O(dicom_only=false)).
+  returned: always
+  type: list
+  elements: str
+keys:
+  description: Object keys of the accepted files, in file order.
+  returned: always
+  type: list
+  elements: str
+aborted_uploads:
+  description: Interrupted multipart uploads aborted under the prefix.
+  returned: always
+  type: int
+seconds:
+  description: Wall-clock time of the run.
+  returned: always
+  type: float
+"""
+
+import concurrent.futures
+import contextlib
+import hashlib
+import os
+import time
+
+from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
+    from boto3.s3.transfer import TransferConfig
+
+try:
+    from ansible.module_utils import dicom_part10, pacs_aws
+except ImportError:  # running from the project tree (unit tests)
+    from module_utils import dicom_part10, pacs_aws
+
+MIN_PART = 5 * 1024 * 1024
+
+
+def file_sha256(path):
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def object_key(prefix, src, path):
+    relative = os.path.relpath(path, src).replace(os.sep, "/")
+    prefix = prefix.strip("/")
+    return f"{prefix}/{relative}" if prefix else relative
+
+
+def walk(src):
+    for folder, dirs, names in os.walk(src):
+        dirs.sort()
+        for name in sorted(names):
+            yield os.path.join(folder, name)
+
+
+def existing_objects(client, bucket, prefix):
+    """{key: size} of the objects under the prefix."""
+    listing = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    objects = pacs_aws.paginate(
+        client, "list_objects_v2", "Contents", page_param="ContinuationToken", page_field="NextContinuationToken",
+        Bucket=bucket, Prefix=listing,
+    )  # fmt: skip
+    return {item["Key"]: item["Size"] for item in objects}
+
+
+def abort_incomplete(client, bucket, prefix, check_mode):
+    listing = prefix.strip("/") + "/" if prefix.strip("/") else ""
+    uploads = pacs_aws.paginate(
+        client, "list_multipart_uploads", "Uploads", page_param="KeyMarker", page_field="NextKeyMarker",
+        Bucket=bucket, Prefix=listing,
+    )  # fmt: skip
+    if not check_mode:
+        for upload in uploads:
+            client.abort_multipart_upload(Bucket=bucket, Key=upload["Key"], UploadId=upload["UploadId"], aws_retry=True)
+    return len(uploads)
+
+
+class Uploader:
+    def __init__(self, module, client, transfer_client):
+        params = module.params
+        self.module = module
+        self.client = client
+        self.transfer_client = transfer_client
+        self.params = params
+        self.existing = {}
+        self.transfer = TransferConfig(
+            multipart_threshold=params["multipart_threshold"],
+            multipart_chunksize=params["multipart_chunksize"],
+            max_concurrency=params["part_concurrency"],
+            use_threads=params["part_concurrency"] > 1,
+        )
+        self.extra = {}
+        if params["encryption"]:
+            self.extra["ServerSideEncryption"] = params["encryption"]
+        if params["kms_key_id"]:
+            self.extra["SSEKMSKeyId"] = params["kms_key_id"]
+
+    def same_object(self, key, size, digest):
+        if self.existing.get(key) != size:
+            return False
+        try:
+            head = self.client.head_object(Bucket=self.params["bucket"], Key=key, aws_retry=True)
+        except botocore.exceptions.ClientError as err:
+            if err.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return head.get("Metadata", {}).get(self.params["checksum_key"]) == digest
+
+    def one(self, path):
+        """(outcome, entry) for one file: outcome is uploaded, skipped or rejected."""
+        params = self.params
+        entry = {"path": path, "key": object_key(params["prefix"], params["src"], path)}
+        try:
+            if params["dicom_only"]:
+                entry["study_instance_uid"] = dicom_part10.inspect(path)["study_instance_uid"]
+            entry["size"] = os.path.getsize(path)
+            digest = file_sha256(path)
+        except dicom_part10.NotDicomError as err:
+            return "rejected", {"path": path, "reason": str(err)}
+        except OSError as err:
+            return "rejected", {"path": path, "reason": f"unreadable: {err}"}
+        try:
+            if self.same_object(entry["key"], entry["size"], digest):
+                return "skipped", entry
+            if not self.module.check_mode:
+                extra = dict(self.extra, Metadata={params["checksum_key"]: digest})
+                self.transfer_client.upload_file(
+                    path, params["bucket"], entry["key"], ExtraArgs=extra, Config=self.transfer
+                )
+        except Exception as err:  # noqa: BLE001 - botocore's, s3transfer's and the socket's errors alike
+            return "rejected", {"path": path, "reason": f"upload failed: {type(err).__name__}: {err}"}
+        return "uploaded", entry
+
+
+def main():
+    argument_spec = {
+        "src": {"type": "path", "required": True},
+        "bucket": {"type": "str", "required": True},
+        "prefix": {"type": "str", "default": ""},
+        "workers": {"type": "int", "default": 8},
+        "multipart_threshold": {"type": "int", "default": 8 * 1024 * 1024},
+        "multipart_chunksize": {"type": "int", "default": 8 * 1024 * 1024},
+        "part_concurrency": {"type": "int", "default": 4},
+        "checksum_key": {"type": "str", "default": "sha256", "no_log": False},
+        "dicom_only": {"type": "bool", "default": True},
+        "encryption": {"type": "str", "choices": ["AES256", "aws:kms"]},
+        "kms_key_id": {"type": "str"},
+        "abort_incomplete": {"type": "bool", "default": True},
+    }
+    module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
+    params = module.params
+    if not os.path.isdir(params["src"]):
+        module.fail_json(msg=f"src {params['src']} is not a folder")
+    if params["workers"] < 1 or params["part_concurrency"] < 1:
+        module.fail_json(msg="workers and part_concurrency must be at least 1")
+    if min(params["multipart_threshold"], params["multipart_chunksize"]) < MIN_PART:
+        module.fail_json(msg=f"multipart_threshold and multipart_chunksize must be at least {MIN_PART} (5 MiB)")
+    if params["kms_key_id"] and params["encryption"] != "aws:kms":
+        module.fail_json(msg="kms_key_id needs encryption: aws:kms")
+
+    started = time.monotonic()
+    pool_size = params["workers"] * max(1, params["part_concurrency"]) + 2
+    config = {"max_pool_connections": pool_size, "retries": {"mode": "standard", "max_attempts": 6}}
+    client = pacs_aws.aws_client(module, "s3")
+    transfer_client = module.client("s3", config=config)
+    uploader = Uploader(module, client, transfer_client)
+    try:
+        aborted = (
+            abort_incomplete(client, params["bucket"], params["prefix"], module.check_mode)
+            if params["abort_incomplete"]
+            else 0
+        )
+        uploader.existing = existing_objects(client, params["bucket"], params["prefix"])
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+        module.fail_json_aws(err, msg=f"reading bucket {params['bucket']}")
+
+    paths = list(walk(params["src"]))
+    with concurrent.futures.ThreadPoolExecutor(max_workers=params["workers"]) as pool:
+        outcomes = list(pool.map(uploader.one, paths))
+    uploaded = [entry for outcome, entry in outcomes if outcome == "uploaded"]
+    skipped = [entry for outcome, entry in outcomes if outcome == "skipped"]
+    rejected = [entry for outcome, entry in outcomes if outcome == "rejected"]
+    accepted = [entry for outcome, entry in outcomes if outcome != "rejected"]
+    result = {
+        "changed": bool(uploaded) or (aborted > 0),
+        "files": len(uploaded),
+        "bytes": sum(entry["size"] for entry in uploaded),
+        "skipped": len(skipped),
+        "skipped_bytes": sum(entry["size"] for entry in skipped),
+        "rejected": rejected,
+        "accepted": len(accepted),
+        "studies": sorted({entry["study_instance_uid"] for entry in accepted if entry.get("study_instance_uid")}),
+        "keys": [entry["key"] for entry in accepted],
+        "aborted_uploads": aborted,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+    failed_uploads = [entry for entry in rejected if entry["reason"].startswith("upload failed")]
+    if failed_uploads:
+        module.fail_json(msg=f"{len(failed_uploads)} uploads failed; a rerun uploads only what is missing", **result)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""A fake Dicoogle answering the REST calls of an ingest, as its OpenAPI description and source say it does."""
+
+from __future__ import annotations
+
+from tests.support.fake_http import Answer
+
+# Dicoogle's default login (UPSTREAM_FACTS.md section 3), and a wrong one.
+DEFAULT_PASSWORD = "dicoogle"  # noqa: S105
+WRONG_PASSWORD = "wrong"  # noqa: S105
+
+
+class FakeDicoogle:
+    """Answers the calls of an ingest: login, index (task running, then complete), close, search."""
+
+    def __init__(self, polls_until_done=2, n_indexed=3, n_errors=0, known_studies=("1.2.3",)):
+        self.polls_until_done = polls_until_done
+        self.n_indexed = n_indexed
+        self.n_errors = n_errors
+        self.known_studies = set(known_studies)
+        self.polls = 0
+        self.closed = []
+
+    def __call__(self, seen):
+        query = dict(seen.query)
+        key = (seen.method, seen.path)
+        if key == ("POST", "/login"):
+            if query.get("password") != DEFAULT_PASSWORD:
+                return Answer(401, {})
+            return Answer(200, {"user": "dicoogle", "admin": True, "roles": [], "token": "tok-123"})
+        if key == ("POST", "/management/tasks/index"):
+            return Answer(200, {"tasks": [{"uid": "task-1", "name": f"[lucene]index {query['uri']}", "done": False}]})
+        if key == ("GET", "/index/task"):
+            self.polls += 1
+            complete = self.polls >= self.polls_until_done
+            result = {
+                "uid": "task-1",
+                "taskName": "[lucene]index",
+                "complete": complete,
+                "taskProgress": 1.0 if complete else 0.5,
+                "nIndexed": self.n_indexed if complete else 1,
+                "nErrors": self.n_errors if complete else 0,
+            }
+            other = {"uid": "someone-elses", "complete": False, "nIndexed": 99}
+            return Answer(200, {"results": [result, other], "count": 2})
+        if key == ("POST", "/index/task"):
+            self.closed.append(query["uid"])
+            return Answer(200, {})
+        if key in (("GET", "/search"), ("GET", "/searchDIM")):
+            uid = query["query"].split(":", 1)[1].strip('"')
+            hits = [{"uri": "file:/x.dcm", "fields": {"StudyInstanceUID": uid}}] if uid in self.known_studies else []
+            return Answer(200, {"results": hits, "numResults": len(hits), "elapsedTime": 1})
+        return Answer(404, {})
