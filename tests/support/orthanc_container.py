@@ -1,10 +1,12 @@
-"""A real Orthanc for the tests: the lab's PACS image, started on a free loopback port, HTTPS and basic auth.
+"""A real Orthanc for the tests: Debian's Orthanc 1.10.1 on a free loopback port, HTTPS and basic auth.
 
-The images are the lab's (`PACS_TEST_ORTHANC_IMAGE`, `PACS_TEST_NGINX_IMAGE`, defaults below: Debian's
-Orthanc 1.10.1 and nginx); the containers are `PACS_TEST_ORTHANC_NAME` (default `pacs-test-orthanc-<pid>`)
+The images are the tests' throw-away ones with Debian's Orthanc 1.10.1 and nginx (tests/support/
+check_images.py, built from the lab's base image when missing; `PACS_TEST_ORTHANC_IMAGE` and
+`PACS_TEST_NGINX_IMAGE` may name others, such as the lab's); the containers are `PACS_TEST_ORTHANC_NAME` (default `pacs-test-orthanc-<pid>`)
 and the same name with `-tls`. Orthanc gets a config folder of its own (one orthanc.json, so no section is
 defined twice), nginx a throwaway CA's server certificate; both are removed, by
-name, when the fixture ends. Tests that need them are skipped when Docker or an image is missing.
+name, when the fixture ends. Tests that need them are skipped, with the reason, when Docker or the lab's
+base image (set-up makes it) is missing.
 """
 
 from __future__ import annotations
@@ -28,10 +30,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support import check_images
 from tests.support.testpki import TestCA
 
-DEFAULT_IMAGE = "127.0.0.1:5001/pacs-lab/pacs:1.10.1-b6288c4d4bb0"
-DEFAULT_NGINX_IMAGE = "127.0.0.1:5001/pacs-lab/nginx:1.22.1-8dc66578b8d4"
+# The tests' throw-away images with Debian's Orthanc and nginx (tests/support/check_images.py), built
+# from the lab's base image when missing; the lab's own images may be named instead (environment).
+DEFAULT_IMAGE = check_images.ORTHANC_IMAGE
+DEFAULT_NGINX_IMAGE = check_images.NGINX_IMAGE
 USER = "ingest"
 PASSWORD = "ingest-test-password"  # noqa: S105 - a throwaway container's login
 
@@ -92,8 +97,11 @@ def images() -> tuple[str, str]:
 
 
 def available() -> bool:
-    """Docker and both images are here."""
-    return all(docker_image_present(image) for image in images())
+    """Docker answers and the images are here or can be built (the lab's base image is there)."""
+    wanted = images()
+    if wanted == (DEFAULT_IMAGE, DEFAULT_NGINX_IMAGE):
+        return docker_image_present(check_images.BASE_IMAGE) or all(docker_image_present(image) for image in wanted)
+    return all(docker_image_present(image) for image in wanted)
 
 
 def _config() -> dict:
@@ -151,6 +159,8 @@ def orthanc_container(workdir: Path) -> Iterator[Orthanc]:
     does not start its web server with SslEnabled).
     """
     image, nginx_image = images()
+    if (image, nginx_image) == (DEFAULT_IMAGE, DEFAULT_NGINX_IMAGE):
+        check_images.ensure_check_images()
     name = os.environ.get("PACS_TEST_ORTHANC_NAME", f"pacs-test-orthanc-{os.getpid()}")
     front = f"{name}-tls"
     config = workdir / "orthanc-config"

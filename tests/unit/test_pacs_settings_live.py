@@ -20,50 +20,19 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.check_images import (
+    BASE_IMAGE,
+    NGINX_DOCKERFILE,
+    NGINX_IMAGE,
+    NGINX_UID,
+    ORTHANC_DOCKERFILE,
+    ORTHANC_IMAGE,
+    build_once,
+    docker,
+)
 from tests.unit.test_pacs_settings_render import ADMIN_PASSWORD, ADMIN_USER, ADMIN_USERS, GLOBALS, render
 
-BASE_IMAGE = "pacs-lab/debian:bookworm"
-NGINX_IMAGE = "pacs-test/nginx-check:1"
-ORTHANC_IMAGE = "pacs-test/orthanc-check:1"
-NGINX_UID = 1002  # the project's nginx image user (container_images_nginx_uid/gid)
 SAMPLE_DICOM = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom" / "1-01.dcm"
-
-NGINX_DOCKERFILE = f"""\
-FROM {BASE_IMAGE}
-RUN set -eux; \\
-    groupadd --system --gid {NGINX_UID} nginx; \\
-    useradd --system --uid {NGINX_UID} --gid nginx --no-create-home --home-dir /nonexistent \\
-        --shell /usr/sbin/nologin nginx; \\
-    apt-get update; \\
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends nginx-light curl openssl; \\
-    rm -rf /var/lib/apt/lists/*; \\
-    install -d -o nginx -g nginx -m 0755 /run/nginx
-"""
-ORTHANC_DOCKERFILE = f"""\
-FROM {BASE_IMAGE}
-RUN set -eux; \\
-    apt-get update; \\
-    DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \\
-        orthanc orthanc-dicomweb dcmtk curl; \\
-    rm -rf /var/lib/apt/lists/*
-ENV TCP_NODELAY=1
-"""
-
-
-def docker(*args: str, check: bool = True, timeout: int = 120, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, check=check, timeout=timeout, **kwargs)
-
-
-def build_once(tag: str, dockerfile: str, workdir: Path) -> str:
-    if docker("image", "inspect", tag, check=False).returncode == 0:
-        return tag
-    context = workdir / tag.replace("/", "_").replace(":", "_")
-    context.mkdir()
-    (context / "Dockerfile").write_text(dockerfile)
-    result = docker("build", "-q", "-t", tag, str(context), check=False, timeout=900)
-    if result.returncode != 0:
-        pytest.fail(f"docker build of {tag} failed:\n{result.stdout}\n{result.stderr}")
-    return tag
 
 
 @pytest.fixture(scope="module")
