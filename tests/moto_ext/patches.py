@@ -17,6 +17,7 @@ from moto.datasync.responses import DataSyncResponse
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
+from moto.elbv2.models import FakeLoadBalancer
 
 _MARK = "_pacs_moto_ext_applied"
 JSON = {"Content-Type": "application/json"}
@@ -189,6 +190,44 @@ def _describe_task_execution_with_counters(original):
     return describe_task_execution
 
 
+# --- ELBv2: the load balancer attributes AWS always returns ---------------------------------------------------
+
+# What DescribeLoadBalancerAttributes answers on AWS for a new load balancer of each type (the defaults of
+# the ELBv2 API reference, "Load balancer attributes"). moto 5.2.5 starts an ALB with only four of them and
+# leaves out `access_logs.s3.enabled` and `idle_timeout.timeout_seconds` on purpose ("for TF
+# compatibility"); amazon.aws.elb_application_lb reads every attribute it is given an option for and fails
+# with a KeyError when one is missing.
+ELBV2_DEFAULT_ATTRIBUTES = {
+    "application": {
+        "access_logs.s3.enabled": "false",
+        "idle_timeout.timeout_seconds": "60",
+        "routing.http2.enabled": "true",
+        "routing.http.desync_mitigation_mode": "defensive",
+        "routing.http.drop_invalid_header_fields.enabled": "false",
+        "routing.http.preserve_host_header.enabled": "false",
+        "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+        "routing.http.xff_client_port.enabled": "false",
+        "routing.http.xff_header_processing.mode": "append",
+        "waf.fail_open.enabled": "false",
+        "client_keep_alive.seconds": "3600",
+    },
+    "network": {
+        "access_logs.s3.enabled": "false",
+        "dns_record.client_routing_policy": "any_availability_zone",
+    },
+}
+
+
+def _load_balancer_init_with_aws_defaults(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        for key, value in ELBV2_DEFAULT_ATTRIBUTES.get(self.type, {}).items():
+            self.attrs.setdefault(key, value)
+
+    __init__.__doc__ = "moto's FakeLoadBalancer, with every attribute AWS reports for its type (moto's own values kept)."
+    return __init__
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -215,4 +254,5 @@ def apply():
     DataSyncResponse.list_tags_for_resource = datasync_list_tags_for_resource
     DataSyncResponse.tag_resource = datasync_tag_resource
     DataSyncResponse.untag_resource = datasync_untag_resource
+    FakeLoadBalancer.__init__ = _load_balancer_init_with_aws_defaults(FakeLoadBalancer.__init__)
     setattr(DataSyncResponse, _MARK, True)

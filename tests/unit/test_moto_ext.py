@@ -151,6 +151,37 @@ PLAYBOOK = """
 """
 
 
+def test_load_balancers_report_every_aws_attribute(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
+        for n, zone in ((1, "a"), (2, "b"))
+    ]
+
+    def attributes(arn):
+        answer = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+        return {a["Key"]: a["Value"] for a in answer}
+
+    alb = elbv2.create_load_balancer(Name="alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
+    nlb = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Type="network", Scheme="internal")[
+        "LoadBalancers"
+    ][0]
+    alb_attributes, nlb_attributes = attributes(alb["LoadBalancerArn"]), attributes(nlb["LoadBalancerArn"])
+    # The two moto leaves out, which amazon.aws.elb_application_lb reads.
+    assert alb_attributes["access_logs.s3.enabled"] == "false"
+    assert alb_attributes["idle_timeout.timeout_seconds"] == "60"
+    assert alb_attributes["routing.http.drop_invalid_header_fields.enabled"] == "false"
+    assert "routing.http2.enabled" not in nlb_attributes
+    assert nlb_attributes["access_logs.s3.enabled"] == "false"
+    # moto's own defaults stay, and a change is kept.
+    assert alb_attributes["deletion_protection.enabled"] == "false"
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=alb["LoadBalancerArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "30"}]
+    )
+    assert attributes(alb["LoadBalancerArn"])["idle_timeout.timeout_seconds"] == "30"
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)
