@@ -224,7 +224,7 @@ def _load_balancer_init_with_aws_defaults(original):
         for key, value in ELBV2_DEFAULT_ATTRIBUTES.get(self.type, {}).items():
             self.attrs.setdefault(key, value)
 
-    __init__.__doc__ = "moto's FakeLoadBalancer, with every attribute AWS reports for its type (moto's own values kept)."
+    __init__.__doc__ = "moto's FakeLoadBalancer, with every attribute AWS reports for its type (moto's values kept)."
     return __init__
 
 

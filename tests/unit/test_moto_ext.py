@@ -155,8 +155,8 @@ def test_load_balancers_report_every_aws_attribute(aws):
     ec2, elbv2 = aws("ec2"), aws("elbv2")
     vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
     subnets = [
-        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=f"us-east-1{zone}")["Subnet"]["SubnetId"]
-        for n, zone in ((1, "a"), (2, "b"))
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
     ]
 
     def attributes(arn):
@@ -164,9 +164,7 @@ def test_load_balancers_report_every_aws_attribute(aws):
         return {a["Key"]: a["Value"] for a in answer}
 
     alb = elbv2.create_load_balancer(Name="alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
-    nlb = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Type="network", Scheme="internal")[
-        "LoadBalancers"
-    ][0]
+    nlb = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Type="network", Scheme="internal")["LoadBalancers"][0]
     alb_attributes, nlb_attributes = attributes(alb["LoadBalancerArn"]), attributes(nlb["LoadBalancerArn"])
     # The two moto leaves out, which amazon.aws.elb_application_lb reads.
     assert alb_attributes["access_logs.s3.enabled"] == "false"
