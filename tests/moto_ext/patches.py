@@ -12,8 +12,12 @@ from __future__ import annotations
 import datetime
 import json
 
+from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
+from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
+from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
+from moto.ec2.utils import generic_filter
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
@@ -228,6 +232,48 @@ def _load_balancer_init_with_aws_defaults(original):
     return __init__
 
 
+# --- EC2: the filters of DescribeVpcPeeringConnections ------------------------------------------------------
+
+
+# moto 5.2.5 ignores the Filters of DescribeVpcPeeringConnections and answers every peering of the region.
+# amazon.aws.ec2_vpc_peering looks its peering up by requester and accepter VPC, so its second request (on-prem
+# to provider) found the first peering (on-prem to consumer) and renamed it; a teardown looking its peerings up
+# by tag would find another deployment's too. These are the filters AWS documents for the call (tags go to
+# moto's usual tag filters).
+def _peering_filter_value(original):
+    def get_filter_value(self, filter_name, method_name=None):
+        values = {
+            "vpc-peering-connection-id": self.id,
+            "status-code": self._status.code,
+            "status-message": self._status.message,
+            "requester-vpc-info.vpc-id": self.vpc.id,
+            "requester-vpc-info.cidr-block": self.vpc.cidr_block,
+            "requester-vpc-info.owner-id": self.vpc.owner_id,
+            "accepter-vpc-info.vpc-id": self.peer_vpc.id,
+            "accepter-vpc-info.cidr-block": self.peer_vpc.cidr_block,
+            "accepter-vpc-info.owner-id": self.peer_vpc.owner_id,
+        }
+        if filter_name in values:
+            return values[filter_name]
+        return original(self, filter_name, method_name)
+
+    get_filter_value.__doc__ = "The filter values AWS documents for DescribeVpcPeeringConnections, then moto's own."
+    return get_filter_value
+
+
+def _describe_peerings_with_filters(original):
+    def describe_vpc_peering_connections(self):
+        filters = self._filters_from_querystring()
+        if not filters:
+            return original(self)
+        ids = self._get_param("VpcPeeringConnectionIds", [])
+        found = self.ec2_backend.describe_vpc_peering_connections(vpc_peering_ids=ids)
+        return ActionResult({"VpcPeeringConnections": generic_filter(filters, found)})
+
+    describe_vpc_peering_connections.__doc__ = "moto's DescribeVpcPeeringConnections, with its Filters applied."
+    return describe_vpc_peering_connections
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -255,4 +301,8 @@ def apply():
     DataSyncResponse.tag_resource = datasync_tag_resource
     DataSyncResponse.untag_resource = datasync_untag_resource
     FakeLoadBalancer.__init__ = _load_balancer_init_with_aws_defaults(FakeLoadBalancer.__init__)
+    VPCPeeringConnection.get_filter_value = _peering_filter_value(VPCPeeringConnection.get_filter_value)
+    VPCPeeringConnections.describe_vpc_peering_connections = _describe_peerings_with_filters(
+        VPCPeeringConnections.describe_vpc_peering_connections
+    )
     setattr(DataSyncResponse, _MARK, True)

@@ -180,6 +180,31 @@ def test_load_balancers_report_every_aws_attribute(aws):
     assert attributes(alb["LoadBalancerArn"])["idle_timeout.timeout_seconds"] == "30"
 
 
+def test_vpc_peerings_are_filtered(aws):
+    ec2 = aws("ec2")
+    onprem, consumer, provider = (ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (2, 1, 0))
+
+    def peer(vpc, peer_vpc, name):
+        tags = [{"ResourceType": "vpc-peering-connection", "Tags": [{"Key": "Name", "Value": name}]}]
+        answer = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=peer_vpc, TagSpecifications=tags)
+        return answer["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    to_consumer, to_provider = peer(onprem, consumer, "a"), peer(onprem, provider, "b")
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=to_provider)
+
+    def ids(*filters):
+        answer = ec2.describe_vpc_peering_connections(Filters=[{"Name": k, "Values": v} for k, v in filters])
+        return sorted(p["VpcPeeringConnectionId"] for p in answer["VpcPeeringConnections"])
+
+    # What amazon.aws.ec2_vpc_peering asks: the peering between two given VPCs, not another of the requester.
+    assert ids(("requester-vpc-info.vpc-id", [onprem]), ("accepter-vpc-info.vpc-id", [provider])) == [to_provider]
+    assert ids(("requester-vpc-info.vpc-id", [provider]), ("accepter-vpc-info.vpc-id", [onprem])) == []
+    assert ids(("tag:Name", ["a"])) == [to_consumer]
+    assert ids(("status-code", ["active"])) == [to_provider]
+    assert ids(("accepter-vpc-info.cidr-block", ["10.1.0.0/16"])) == [to_consumer]
+    assert ids() == sorted([to_consumer, to_provider])
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)
