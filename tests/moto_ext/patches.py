@@ -12,11 +12,16 @@ from __future__ import annotations
 import datetime
 import json
 
+from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
+from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
+from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
+from moto.ec2.utils import generic_filter
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
+from moto.elbv2.models import FakeLoadBalancer
 
 _MARK = "_pacs_moto_ext_applied"
 JSON = {"Content-Type": "application/json"}
@@ -189,6 +194,86 @@ def _describe_task_execution_with_counters(original):
     return describe_task_execution
 
 
+# --- ELBv2: the load balancer attributes AWS always returns ---------------------------------------------------
+
+# What DescribeLoadBalancerAttributes answers on AWS for a new load balancer of each type (the defaults of
+# the ELBv2 API reference, "Load balancer attributes"). moto 5.2.5 starts an ALB with only four of them and
+# leaves out `access_logs.s3.enabled` and `idle_timeout.timeout_seconds` on purpose ("for TF
+# compatibility"); amazon.aws.elb_application_lb reads every attribute it is given an option for and fails
+# with a KeyError when one is missing.
+ELBV2_DEFAULT_ATTRIBUTES = {
+    "application": {
+        "access_logs.s3.enabled": "false",
+        "idle_timeout.timeout_seconds": "60",
+        "routing.http2.enabled": "true",
+        "routing.http.desync_mitigation_mode": "defensive",
+        "routing.http.drop_invalid_header_fields.enabled": "false",
+        "routing.http.preserve_host_header.enabled": "false",
+        "routing.http.x_amzn_tls_version_and_cipher_suite.enabled": "false",
+        "routing.http.xff_client_port.enabled": "false",
+        "routing.http.xff_header_processing.mode": "append",
+        "waf.fail_open.enabled": "false",
+        "client_keep_alive.seconds": "3600",
+    },
+    "network": {
+        "access_logs.s3.enabled": "false",
+        "dns_record.client_routing_policy": "any_availability_zone",
+    },
+}
+
+
+def _load_balancer_init_with_aws_defaults(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        for key, value in ELBV2_DEFAULT_ATTRIBUTES.get(self.type, {}).items():
+            self.attrs.setdefault(key, value)
+
+    __init__.__doc__ = "moto's FakeLoadBalancer, with every attribute AWS reports for its type (moto's values kept)."
+    return __init__
+
+
+# --- EC2: the filters of DescribeVpcPeeringConnections ------------------------------------------------------
+
+
+# moto 5.2.5 ignores the Filters of DescribeVpcPeeringConnections and answers every peering of the region.
+# amazon.aws.ec2_vpc_peering looks its peering up by requester and accepter VPC, so its second request (on-prem
+# to provider) found the first peering (on-prem to consumer) and renamed it; a teardown looking its peerings up
+# by tag would find another deployment's too. These are the filters AWS documents for the call (tags go to
+# moto's usual tag filters).
+def _peering_filter_value(original):
+    def get_filter_value(self, filter_name, method_name=None):
+        values = {
+            "vpc-peering-connection-id": self.id,
+            "status-code": self._status.code,
+            "status-message": self._status.message,
+            "requester-vpc-info.vpc-id": self.vpc.id,
+            "requester-vpc-info.cidr-block": self.vpc.cidr_block,
+            "requester-vpc-info.owner-id": self.vpc.owner_id,
+            "accepter-vpc-info.vpc-id": self.peer_vpc.id,
+            "accepter-vpc-info.cidr-block": self.peer_vpc.cidr_block,
+            "accepter-vpc-info.owner-id": self.peer_vpc.owner_id,
+        }
+        if filter_name in values:
+            return values[filter_name]
+        return original(self, filter_name, method_name)
+
+    get_filter_value.__doc__ = "The filter values AWS documents for DescribeVpcPeeringConnections, then moto's own."
+    return get_filter_value
+
+
+def _describe_peerings_with_filters(original):
+    def describe_vpc_peering_connections(self):
+        filters = self._filters_from_querystring()
+        if not filters:
+            return original(self)
+        ids = self._get_param("VpcPeeringConnectionIds", [])
+        found = self.ec2_backend.describe_vpc_peering_connections(vpc_peering_ids=ids)
+        return ActionResult({"VpcPeeringConnections": generic_filter(filters, found)})
+
+    describe_vpc_peering_connections.__doc__ = "moto's DescribeVpcPeeringConnections, with its Filters applied."
+    return describe_vpc_peering_connections
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -215,4 +300,9 @@ def apply():
     DataSyncResponse.list_tags_for_resource = datasync_list_tags_for_resource
     DataSyncResponse.tag_resource = datasync_tag_resource
     DataSyncResponse.untag_resource = datasync_untag_resource
+    FakeLoadBalancer.__init__ = _load_balancer_init_with_aws_defaults(FakeLoadBalancer.__init__)
+    VPCPeeringConnection.get_filter_value = _peering_filter_value(VPCPeeringConnection.get_filter_value)
+    VPCPeeringConnections.describe_vpc_peering_connections = _describe_peerings_with_filters(
+        VPCPeeringConnections.describe_vpc_peering_connections
+    )
     setattr(DataSyncResponse, _MARK, True)

@@ -151,6 +151,60 @@ PLAYBOOK = """
 """
 
 
+def test_load_balancers_report_every_aws_attribute(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.9.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
+    ]
+
+    def attributes(arn):
+        answer = elbv2.describe_load_balancer_attributes(LoadBalancerArn=arn)["Attributes"]
+        return {a["Key"]: a["Value"] for a in answer}
+
+    alb = elbv2.create_load_balancer(Name="alb", Subnets=subnets, Type="application")["LoadBalancers"][0]
+    nlb = elbv2.create_load_balancer(Name="nlb", Subnets=subnets, Type="network", Scheme="internal")["LoadBalancers"][0]
+    alb_attributes, nlb_attributes = attributes(alb["LoadBalancerArn"]), attributes(nlb["LoadBalancerArn"])
+    # The two moto leaves out, which amazon.aws.elb_application_lb reads.
+    assert alb_attributes["access_logs.s3.enabled"] == "false"
+    assert alb_attributes["idle_timeout.timeout_seconds"] == "60"
+    assert alb_attributes["routing.http.drop_invalid_header_fields.enabled"] == "false"
+    assert "routing.http2.enabled" not in nlb_attributes
+    assert nlb_attributes["access_logs.s3.enabled"] == "false"
+    # moto's own defaults stay, and a change is kept.
+    assert alb_attributes["deletion_protection.enabled"] == "false"
+    elbv2.modify_load_balancer_attributes(
+        LoadBalancerArn=alb["LoadBalancerArn"], Attributes=[{"Key": "idle_timeout.timeout_seconds", "Value": "30"}]
+    )
+    assert attributes(alb["LoadBalancerArn"])["idle_timeout.timeout_seconds"] == "30"
+
+
+def test_vpc_peerings_are_filtered(aws):
+    ec2 = aws("ec2")
+    onprem, consumer, provider = (ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (2, 1, 0))
+
+    def peer(vpc, peer_vpc, name):
+        tags = [{"ResourceType": "vpc-peering-connection", "Tags": [{"Key": "Name", "Value": name}]}]
+        answer = ec2.create_vpc_peering_connection(VpcId=vpc, PeerVpcId=peer_vpc, TagSpecifications=tags)
+        return answer["VpcPeeringConnection"]["VpcPeeringConnectionId"]
+
+    to_consumer, to_provider = peer(onprem, consumer, "a"), peer(onprem, provider, "b")
+    ec2.accept_vpc_peering_connection(VpcPeeringConnectionId=to_provider)
+
+    def ids(*filters):
+        answer = ec2.describe_vpc_peering_connections(Filters=[{"Name": k, "Values": v} for k, v in filters])
+        return sorted(p["VpcPeeringConnectionId"] for p in answer["VpcPeeringConnections"])
+
+    # What amazon.aws.ec2_vpc_peering asks: the peering between two given VPCs, not another of the requester.
+    assert ids(("requester-vpc-info.vpc-id", [onprem]), ("accepter-vpc-info.vpc-id", [provider])) == [to_provider]
+    assert ids(("requester-vpc-info.vpc-id", [provider]), ("accepter-vpc-info.vpc-id", [onprem])) == []
+    assert ids(("tag:Name", ["a"])) == [to_consumer]
+    assert ids(("status-code", ["active"])) == [to_provider]
+    assert ids(("accepter-vpc-info.cidr-block", ["10.1.0.0/16"])) == [to_consumer]
+    assert ids() == sorted([to_consumer, to_provider])
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)
