@@ -1,6 +1,6 @@
 """The project's strategies: a stock Ansible strategy, with Mitogen's runner unless PACS_MITOGEN=0.
 
-Not a strategy itself (the leading underscore keeps Ansible from loading it as one).
+A helper of pacs_linear.py and pacs_free.py, not a strategy (Ansible loads only the strategies plays name).
 """
 
 from __future__ import annotations
