@@ -1,12 +1,12 @@
 """A real Orthanc for the tests: Debian's Orthanc 1.10.1 on a free loopback port, HTTPS and basic auth.
 
-The images are the tests' throw-away ones with Debian's Orthanc 1.10.1 and nginx (tests/support/
-check_images.py, built from the lab's base image when missing; `PACS_TEST_ORTHANC_IMAGE` and
-`PACS_TEST_NGINX_IMAGE` may name others, such as the lab's); the containers are `PACS_TEST_ORTHANC_NAME` (default `pacs-test-orthanc-<pid>`)
-and the same name with `-tls`. Orthanc gets a config folder of its own (one orthanc.json, so no section is
-defined twice), nginx a throwaway CA's server certificate; both are removed, by
-name, when the fixture ends. Tests that need them are skipped, with the reason, when Docker or the lab's
-base image (set-up makes it) is missing.
+The images are the tests' throw-away ones with Debian's Orthanc 1.10.1 and nginx
+(tests/support/check_images.py, built from the lab's base image when missing; `PACS_TEST_ORTHANC_IMAGE`
+and `PACS_TEST_NGINX_IMAGE` may name others, such as the lab's). The containers are
+`PACS_TEST_ORTHANC_NAME` (default `pacs-test-orthanc-<pid>`) and the same name with `-tls`. Orthanc gets
+a config folder of its own (one orthanc.json, so no section is defined twice), nginx a throwaway CA's
+server certificate; both are removed, by name, when the fixture ends. Tests that need them are skipped,
+with the reason, when Docker or the lab's base image (set-up makes it) is missing.
 """
 
 from __future__ import annotations
