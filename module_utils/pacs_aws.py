@@ -3,15 +3,19 @@
 """Helpers shared by the project's AWS modules (library/*.py).
 
 Tag conversion and comparison, a retrying client, pagination that also works
-where a paginator is missing, and a polling helper with exponential backoff.
+where a paginator is missing, and poll (exponential backoff, from pacs_poll).
 """
 
 from __future__ import annotations
 
-import time
 import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
+
+try:
+    from ansible.module_utils.pacs_poll import poll  # noqa: F401 - the AWS modules call pacs_aws.poll
+except ImportError:  # imported as the package module_utils (unit tests)
+    from module_utils.pacs_poll import poll  # noqa: F401
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
@@ -73,24 +77,6 @@ def paginate(client, operation, result_key, page_param="NextToken", page_field="
         if not token:
             return items
         kwargs[page_param] = token
-
-
-def poll(probe, done, timeout, first_delay=1.0, max_delay=30.0, factor=1.5, sleep=time.sleep):
-    """Call probe() until done(result) is true, sleeping with exponential backoff between calls.
-
-    Returns (result, True) when done, (last result, False) when `timeout` seconds passed first.
-    """
-    deadline = time.monotonic() + timeout
-    delay = first_delay
-    while True:
-        result = probe()
-        if done(result):
-            return result, True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return result, False
-        sleep(min(delay, remaining))
-        delay = min(delay * factor, max_delay)
 
 
 def sorted_or_empty(values):

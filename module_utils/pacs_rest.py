@@ -34,6 +34,11 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+try:
+    from ansible.module_utils.pacs_poll import poll
+except ImportError:  # imported as the package module_utils (unit tests)
+    from module_utils.pacs_poll import poll
+
 ENGINES = ("dicoogle", "orthanc")
 # Statuses that mean "try again later": the server did not do the work.
 RETRY_STATUSES = (429, 502, 503, 504)
@@ -191,21 +196,6 @@ class RestTransport:
         return self.request(method, path, query=query, body=body, content_type=content_type, **kwargs).json()
 
 
-def _wait(probe, done, timeout, poll_interval, sleep):
-    """probe() until done(result) or `timeout` seconds pass; returns (result, finished)."""
-    deadline = time.monotonic() + timeout
-    delay = poll_interval
-    while True:
-        result = probe()
-        if done(result):
-            return result, True
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return result, False
-        sleep(min(delay, remaining))
-        delay = min(delay * 1.5, 30.0)
-
-
 def summary(engine, **counts):
     """The engine-independent answer of index()."""
     base = {
@@ -310,7 +300,7 @@ class DicoogleClient:
         def done(tasks):
             return {t["uid"] for t in tasks if t.get("complete")} >= wanted
 
-        return _wait(probe, done, timeout, poll_interval, self.sleep)
+        return poll(probe, done, timeout, first_delay=poll_interval, sleep=self.sleep)
 
     def index(self, source, *, wait=True, timeout=3600, poll_interval=1.0, close=True):
         """Index the URI `source` (e.g. file:/var/lib/dicoogle/images/froms3/) and wait for its tasks."""
@@ -455,7 +445,7 @@ class OrthancClient:
             changes, _ = self.changes_since(before)
             return {c.get("ID") for c in changes if c.get("ChangeType") == "NewInstance"}
 
-        seen, finished = _wait(probe, lambda ids: expected <= ids, timeout, poll_interval, self.sleep)
+        seen, finished = poll(probe, lambda ids: expected <= ids, timeout, first_delay=poll_interval, sleep=self.sleep)
         result.update(finished=finished, new_instances=len(seen))
         return result
 
