@@ -214,6 +214,8 @@ def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
         f"moto_endpoint={endpoint}",
         "-e",
         f"ansible_python_interpreter={sys.executable}",
+        "-e",
+        "ansible_timeout=600",  # as the inventories' localhost (inventories/lab/hosts.yml)
         inventory="localhost,",
         timeout=600,
     )
