@@ -11,16 +11,16 @@ from __future__ import annotations
 import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
-
-try:
-    from ansible.module_utils.pacs_poll import poll  # noqa: F401 - the AWS modules call pacs_aws.poll
-except ImportError:  # imported as the package module_utils (unit tests)
-    from module_utils.pacs_poll import poll  # noqa: F401
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+
+try:
+    from ansible.module_utils.pacs_poll import poll  # noqa: F401 - the AWS modules call pacs_aws.poll
+except ImportError:  # imported as the package module_utils (unit tests)
+    from module_utils.pacs_poll import poll  # noqa: F401
 
 # Error codes worth a retry on top of AWSRetry's throttling codes.
 RETRY_CODES = ["RequestLimitExceeded", "ThrottlingException", "TooManyRequestsException"]
