@@ -42,6 +42,16 @@ print_locked() {
   flock "$LOG_DIR/.print.lock" cat
 }
 
+# cpu_seconds FILE: user plus system seconds of the children line (the
+# second) of bash's `times` output in FILE, rounded; "?" when unreadable.
+cpu_seconds() {
+  awk 'NR == 2 {
+    total = 0
+    for (i = 1; i <= 2; i++) { split($i, part, /[ms]/); total += part[1] * 60 + part[2] }
+    printf "%d", total + 0.5; found = 1
+  } END { if (!found) printf "?" }' "$1" 2>/dev/null || printf '?'
+}
+
 # gate ORDER NAME COMMAND...: run COMMAND with its output in NAME.log, then
 # print it and record the result in ORDER-NAME.result for the summary.
 gate() {
@@ -49,13 +59,16 @@ gate() {
   shift 2
   printf '\033[1m==> gate %s started (%s)\033[0m\n' "$name" "$(elapsed)" | print_locked
   started=$(date +%s)
-  "$@" >"$LOG_DIR/$name.log" 2>&1
+  # `times` in the gate's subshell: the CPU its processes used (containers'
+  # and the Docker engine's not counted), to tell where a run's time goes.
+  ("$@"; rc=$?; times >"$LOG_DIR/$name.times"; exit "$rc") >"$LOG_DIR/$name.log" 2>&1
   rc=$?
   took=$(($(date +%s) - started))
+  cpu="$(cpu_seconds "$LOG_DIR/$name.times")"
   if [ "$rc" -eq 0 ]; then
-    result="PASS  ${name} (${took} s)"
+    result="PASS  ${name} (${took} s, CPU ${cpu} s)"
   else
-    result="FAIL  ${name} (${took} s, exit ${rc})"
+    result="FAIL  ${name} (${took} s, CPU ${cpu} s, exit ${rc})"
   fi
   echo "$result" >"$LOG_DIR/$order-$name.result"
   {
