@@ -133,11 +133,11 @@ lane_1b() {
   # file's module fixtures are made once, session fixtures once per worker
   # (the shared pacs_settings renders of tests/unit/conftest.py); the role
   # runs are subprocesses, so this keeps every core busy.
-  gate 5 pytest-unit pytest -q --durations=15 -n auto --dist loadfile tests/unit
+  gate 5 pytest-unit pytest -q -rs --durations=15 -n auto --dist loadfile tests/unit
 }
 
 lane_2() {
-  gate 6 pytest-integration pytest -q --durations=15 tests/integration
+  gate 6 pytest-integration pytest -q -rs --durations=15 tests/integration
 }
 
 lane_3() {

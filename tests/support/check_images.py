@@ -2,12 +2,12 @@
 
 Built from the lab's base image (pacs-lab/debian:bookworm, made by set-up) with Debian's packages, so
 they exist as soon as set-up has run, before the lab's own images are built; a test that needs them
-builds them when they are missing (several test workers may build the same tag at once: the result is
-the same image).
+builds them when they are missing (one worker at a time; the others wait for its image).
 """
 
 from __future__ import annotations
 
+import fcntl
 import subprocess
 import tempfile
 from pathlib import Path
@@ -46,12 +46,19 @@ def docker(*args: str, check: bool = True, timeout: int = 120, **kwargs) -> subp
 
 
 def build_once(tag: str, dockerfile: str, workdir: Path | None = None) -> str:
-    """The image `tag`, built from `dockerfile` unless it exists; fails the test when the build fails."""
-    if docker("image", "inspect", tag, check=False).returncode == 0:
-        return tag
-    with tempfile.TemporaryDirectory(prefix="image-", dir=workdir) as context:
-        (Path(context) / "Dockerfile").write_text(dockerfile)
-        result = docker("build", "-q", "-t", tag, context, check=False, timeout=900)
+    """The image `tag`, built from `dockerfile` unless it exists; fails the test when the build fails.
+
+    Test workers build a tag one at a time (a lock file per tag): a worker that finds a build under
+    way waits for it and uses its image instead of building the same image beside it.
+    """
+    lock_path = Path(tempfile.gettempdir()) / f"pacs-test-image-{tag.replace('/', '_').replace(':', '_')}.lock"
+    with lock_path.open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if docker("image", "inspect", tag, check=False).returncode == 0:
+            return tag
+        with tempfile.TemporaryDirectory(prefix="image-", dir=workdir) as context:
+            (Path(context) / "Dockerfile").write_text(dockerfile)
+            result = docker("build", "-q", "-t", tag, context, check=False, timeout=900)
     if result.returncode != 0:
         pytest.fail(f"docker build of {tag} failed:\n{result.stdout}\n{result.stderr}")
     return tag

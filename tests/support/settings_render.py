@@ -48,3 +48,53 @@ def copy_of(render: Render, target: Path) -> Path:
         info = source.lstat()
         os.chown(dest / source.relative_to(render.dest), info.st_uid, info.st_gid, follow_symlinks=False)
     return dest
+
+
+def refuse_cases(workdir: Path, users: dict, cases: dict[str, dict]) -> tuple[PlaybookRun, dict[str, Path]]:
+    """Run the role once per case, all in one ansible-playbook run; returns the run and each case's folder.
+
+    Each case is a play of its own, with the users and the case's variables as play variables
+    (above the inventory's, as extra variables would be), rendering into a folder of its own. A
+    refusal is rescued, and the failed task's name and messages written as JSON to that folder's sibling
+    ``<folder>.refusal.json``, so that one playbook start serves every case. A case the role
+    accepts leaves no such file.
+    """
+    plays = []
+    folders = {}
+    for number, (name, variables) in enumerate(cases.items()):
+        dest = workdir / f"case{number}" / "settings"
+        dest.mkdir(parents=True)
+        folders[name] = dest
+        plays.append(
+            {
+                "name": f"Bad input: {name}",
+                "hosts": "controller",
+                "gather_facts": False,
+                "vars": {**users, **variables, "pacs_settings_dest": str(dest)},
+                "tasks": [
+                    {
+                        "name": "Run the role and keep its refusal",
+                        "block": [{"name": "Render", "ansible.builtin.include_role": {"name": "pacs_settings"}}],
+                        "rescue": [
+                            {
+                                "name": "Record the refusal",
+                                "ansible.builtin.copy": {
+                                    # The messages only (not the argument spec the result also holds).
+                                    "content": (
+                                        "{{ {'task': ansible_failed_task.name,"
+                                        " 'msg': ansible_failed_result.msg | default(''),"
+                                        " 'errors': ansible_failed_result.argument_errors | default([])}"
+                                        " | to_nice_json }}\n"
+                                    ),
+                                    "dest": f"{dest}.refusal.json",
+                                    "mode": "0600",
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        )
+    playbook = workdir / "refusals.yml"
+    playbook.write_text(json.dumps(plays, indent=1))  # JSON is YAML
+    return run_playbook(str(playbook), timeout=900), folders

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from tests.support.ansible_run import PlaybookRun
-from tests.support.settings_render import Render, copy_of, render_into
+from tests.support.settings_render import Render, copy_of, refuse_cases, render_into
 
 ROOT = Path(__file__).resolve().parents[2]
 DICOOGLE_REFERENCE = ROOT.parent / "shared" / "reference" / "dicoogle"
@@ -328,41 +328,53 @@ def test_htpasswd_is_salted_sha512_crypt_and_private(dicoogle):
 
 # --- refusals -------------------------------------------------------------------------------
 
+# Each case's variables as the inventory would give them (tests.support.settings_render.refuse_cases
+# runs them all in one playbook run, as play variables), and the words its refusal must contain.
 BAD_INPUTS = {
-    "ae title of 17 characters": (["-e", "pacs_aet=ABCDEFGHIJKLMNOPQ"], ["pacs_settings_aet", "pacs_aet", "1-16"]),
+    "ae title of 17 characters": ({"pacs_aet": "ABCDEFGHIJKLMNOPQ"}, ["pacs_settings_aet", "pacs_aet", "1-16"]),
     "ae title with a backslash": ({"pacs_aet": "BAD\\AET"}, ["pacs_settings_aet", "without backslash"]),
     "ae title of spaces only": ({"pacs_client_aet": "    "}, ["pacs_settings_allowed_aets[0]", "only spaces"]),
     "duplicate ports": (
-        ["-e", "pacs_port_query=6666"],
+        {"pacs_port_query": 6666},
         ["pacs_settings_port_storage", "pacs_settings_port_query", "distinct"],
     ),
-    "port 70000": (["-e", "pacs_port_storage=70000"], ["pacs_settings_port_storage", "1-65535"]),
+    "port 70000": ({"pacs_port_storage": 70000}, ["pacs_settings_port_storage", "1-65535"]),
     "move destination without port": (
         {"pacs_settings_move_destinations": [{"aetitle": "STORAGE-NODE", "address": "127.0.0.1"}]},
         ["pacs_settings_move_destinations", "port"],
     ),
-    "unknown engine": (["-e", "pacs_engine=dcm4chee"], ["pacs_settings_engine", "dicoogle, orthanc"]),
-    "dicoogle version not x.y.z": (["-e", "pacs_dicoogle_version=3.5"], ["pacs_settings_dicoogle_version", "x.y.z"]),
+    "unknown engine": ({"pacs_engine": "dcm4chee"}, ["pacs_settings_engine", "dicoogle, orthanc"]),
+    "dicoogle version not x.y.z": ({"pacs_dicoogle_version": "3.5"}, ["pacs_settings_dicoogle_version", "x.y.z"]),
     "no caller listed": ({"pacs_settings_allowed_aets": []}, ["pacs_settings_allowed_aets", "at least one"]),
     "basic auth without users": ({"pacs_admin_users": []}, ["pacs_settings_admin_users", "at least one user"]),
 }
 
 
+@pytest.fixture(scope="module")
+def refusals(tmp_path_factory) -> tuple[PlaybookRun, dict[str, Path]]:
+    """Every bad input of BAD_INPUTS through the role, in one playbook run."""
+    cases = {name: variables for name, (variables, _) in BAD_INPUTS.items()}
+    return refuse_cases(tmp_path_factory.mktemp("refusals"), ADMIN_USERS, cases)
+
+
 @pytest.mark.parametrize("case", list(BAD_INPUTS), ids=list(BAD_INPUTS))
-def test_bad_input_is_refused_before_any_file_is_written(tmp_path, case):
-    extra, words = BAD_INPUTS[case]
-    dest = tmp_path / "settings"
-    dest.mkdir()
-    if isinstance(extra, dict):
-        # JSON extra vars, passed after the users file so that they win over it.
-        bad = tmp_path / "bad.json"
-        bad.write_text(json.dumps(extra))
-        extra = ["-e", f"@{bad}"]
-    run = render(dest, *extra)
-    assert run.returncode != 0, run.output
+def test_bad_input_is_refused_before_any_file_is_written(refusals, case):
+    run, folders = refusals
+    words = BAD_INPUTS[case][1]
+    dest = folders[case]
+    refusal_file = dest.parent / f"{dest.name}.refusal.json"
+    assert refusal_file.exists(), f"the role accepted {case!r}:\n{run.report()}"
+    refusal = refusal_file.read_text()
     for word in words:
-        assert word in run.output, f"{word!r} not in the output:\n{run.output[-3000:]}"
+        assert word in refusal, f"{word!r} not in the refusal:\n{refusal[-3000:]}"
     assert list(dest.iterdir()) == [], "a file was written despite the refusal"
+
+
+def test_the_refusals_run_rescued_every_case_and_nothing_else_failed(refusals):
+    run, folders = refusals
+    assert run.returncode == 0, run.report()
+    assert run.recap["localhost"]["rescued"] == len(BAD_INPUTS), run.report()
+    assert ADMIN_PASSWORD not in run.output
 
 
 # --- idempotence and secrecy ----------------------------------------------------------------
