@@ -28,6 +28,14 @@
 # starts. The exit status is non-zero when any gate failed, and the last line
 # counts them.
 set -uo pipefail
+if [ "$#" -gt 0 ]; then
+  # It takes no arguments (settings come from the environment: PACS_TEST_SERIAL,
+  # PACS_TEST_EXTENDED). Refusing them also keeps a stray call, such as an
+  # inventory directory scan running every executable with --list, from
+  # starting a whole test run.
+  echo "usage: tests/run_all.sh (no arguments; ./lab test runs it)" >&2
+  exit 2
+fi
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 
