@@ -371,7 +371,7 @@ def test_bad_input_is_refused_before_any_file_is_written(refusals, case):
 
 
 def test_the_refusals_run_rescued_every_case_and_nothing_else_failed(refusals):
-    run, folders = refusals
+    run, _ = refusals
     assert run.returncode == 0, run.report()
     assert run.recap["localhost"]["rescued"] == len(BAD_INPUTS), run.report()
     assert ADMIN_PASSWORD not in run.output
