@@ -39,6 +39,12 @@ options:
   includes:
     description: Filter patterns (C(/images/2024*|/images/2025*)) limiting this execution to matching paths.
     type: str
+  execution_arn:
+    description:
+      - Follow this execution of O(task_arn), started earlier, instead of starting one. Reading an execution
+        changes nothing, so the module then reports no change; with O(wait=false) it reads the status once
+        (a playbook polls it with C(until) to show progress).
+    type: str
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -58,11 +64,22 @@ EXAMPLES = r"""
   datasync_task_execution:
     task_arn: "{{ import_task.task_arn }}"
     wait: false
+  register: import_started
+
+- name: Show its progress until it ends
+  datasync_task_execution:
+    task_arn: "{{ import_task.task_arn }}"
+    execution_arn: "{{ import_started.execution_arn }}"
+    wait: false
+  register: import_progress
+  until: import_progress.status in ['SUCCESS', 'ERROR']
+  retries: 360
+  delay: 10
 """
 
 RETURN = r"""
 execution_arn:
-  description: ARN of the execution started; null in check mode.
+  description: ARN of the execution started (or followed); null in check mode.
   returned: always
   type: str
   sample: arn:aws:datasync:us-east-1:123456789012:task/task-0123456789abcdef0/execution/exec-0123456789abcdef0
@@ -142,6 +159,7 @@ def main():
         "poll_interval": {"type": "float", "default": 5},
         "override_options": {"type": "dict"},
         "includes": {"type": "str"},
+        "execution_arn": {"type": "str"},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -150,14 +168,17 @@ def main():
     client = pacs_aws.aws_client(module, "datasync")
     try:
         task = client.describe_task(TaskArn=params["task_arn"], aws_retry=True)
-        if module.check_mode:
+        following = params["execution_arn"]
+        if following and not following.startswith(params["task_arn"] + "/execution/"):
+            module.fail_json(msg=f"execution_arn {following} is not an execution of task {params['task_arn']}")
+        if module.check_mode and not following:
             module.exit_json(changed=True, execution_arn=None, status=None, polls=0, task_status=task.get("Status"))
         kwargs = {"TaskArn": params["task_arn"]}
         if params["override_options"]:
             kwargs["OverrideOptions"] = params["override_options"]
         if params["includes"]:
             kwargs["Includes"] = [{"FilterType": "SIMPLE_PATTERN", "Value": params["includes"]}]
-        arn = client.start_task_execution(aws_retry=True, **kwargs)["TaskExecutionArn"]
+        arn = following or client.start_task_execution(aws_retry=True, **kwargs)["TaskExecutionArn"]
 
         polls = 0
 
@@ -167,7 +188,7 @@ def main():
             return client.describe_task_execution(TaskExecutionArn=arn, aws_retry=True)
 
         if not params["wait"]:
-            module.exit_json(changed=True, **result_of(probe(), polls))
+            module.exit_json(changed=not following, **result_of(probe(), polls))
         execution, finished = pacs_aws.poll(
             probe,
             lambda found: found.get("Status") in FINAL,
@@ -182,13 +203,15 @@ def main():
     if not finished:
         module.fail_json(
             msg=f"execution {arn} is still {execution.get('Status')} after {params['wait_timeout']} s",
-            changed=True,
+            changed=not following,
             **result,
         )
     if execution.get("Status") == "ERROR":
         detail = (execution.get("Result") or {}).get("ErrorDetail") or (execution.get("Result") or {}).get("ErrorCode")
-        module.fail_json(msg=f"execution {arn} ended in ERROR: {detail or 'no detail given'}", changed=True, **result)
-    module.exit_json(changed=True, **result)
+        module.fail_json(
+            msg=f"execution {arn} ended in ERROR: {detail or 'no detail given'}", changed=not following, **result
+        )
+    module.exit_json(changed=not following, **result)
 
 
 if __name__ == "__main__":

@@ -78,9 +78,18 @@ options:
     type: float
     default: 2
   workers:
-    description: Files posted at the same time (C(orthanc)).
+    description: Files posted (and looked up) at the same time (C(orthanc)).
     type: int
     default: 4
+  skip_held:
+    description:
+      - C(orthanc) - before posting, look up each file's SOP Instance UID (C(POST /tools/find)), O(workers) at a
+        time, and post only the files Orthanc does not hold yet, so that a rerun over a landed folder that keeps
+        every earlier ingest sends a small query per file instead of the whole file again. Files that are not
+        DICOM are reported as refused without being posted.
+      - C(false) posts every file; Orthanc answers C(AlreadyStored) for those it holds.
+    type: bool
+    default: true
   request_timeout:
     description: Seconds one request may take.
     type: float
@@ -167,6 +176,7 @@ seconds:
   type: float
 """
 
+import concurrent.futures
 import os
 import time
 
@@ -182,22 +192,55 @@ def landed_files(path):
     return sorted(os.path.join(folder, name) for folder, _dirs, names in os.walk(path) for name in names)
 
 
-def orthanc_check_mode(client, files):
-    """What an import would do: files whose instance Orthanc does not hold yet."""
-    new, already, rejected = 0, 0, []
-    for path in files:
+def orthanc_partition(client, files, workers):
+    """(new, held, rejected): the files Orthanc does not hold, those it holds, and those not DICOM."""
+
+    def one(path):
         try:
             uid = dicom_part10.inspect(path)["sop_instance_uid"]
         except (dicom_part10.NotDicomError, OSError) as err:
-            rejected.append({"path": path, "reason": str(err)})
-            continue
-        if client.find("Instance", {"SOPInstanceUID": uid}, limit=1):
-            already += 1
-        else:
-            new += 1
+            return "rejected", {"path": path, "reason": str(err)}
+        return ("held" if client.find("Instance", {"SOPInstanceUID": uid}, limit=1) else "new"), path
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        outcomes = list(pool.map(one, files))
+    return tuple([entry for outcome, entry in outcomes if outcome == kind] for kind in ("new", "held", "rejected"))
+
+
+def orthanc_check_mode(client, files, workers):
+    """What an import would do: files whose instance Orthanc does not hold yet."""
+    new, held, rejected = orthanc_partition(client, files, workers)
     return pacs_rest.summary(
-        "orthanc", submitted=len(files), indexed=new, already_indexed=already, errors=len(rejected), rejected=rejected
+        "orthanc",
+        submitted=len(files),
+        indexed=len(new),
+        already_indexed=len(held),
+        errors=len(rejected),
+        rejected=rejected,
     )
+
+
+def orthanc_import(client, params, files):
+    """Post the files (only those Orthanc does not hold, with skip_held) and count what happened to each."""
+    held, refused = [], []
+    if params["skip_held"]:
+        files_to_post, held, refused = orthanc_partition(client, files, params["workers"])
+    else:
+        files_to_post = files
+    result = client.index(
+        params["path"],
+        files=files_to_post,
+        wait=params["wait"],
+        timeout=params["wait_timeout"],
+        poll_interval=params["poll_interval"],
+    )
+    result.update(
+        submitted=len(files),
+        already_indexed=result["already_indexed"] + len(held),
+        errors=result["errors"] + len(refused),
+        rejected=refused + result["rejected"],
+    )
+    return result
 
 
 def main():
@@ -217,6 +260,7 @@ def main():
         "wait_timeout": {"type": "int", "default": 3600},
         "poll_interval": {"type": "float", "default": 2},
         "workers": {"type": "int", "default": 4},
+        "skip_held": {"type": "bool", "default": True},
         "request_timeout": {"type": "float", "default": 60},
         "retries": {"type": "int", "default": 3},
         "fail_on_errors": {"type": "bool", "default": True},
@@ -265,15 +309,9 @@ def main():
         else:
             files = landed_files(params["path"])
             if module.check_mode:
-                result = orthanc_check_mode(client, files)
+                result = orthanc_check_mode(client, files, params["workers"])
             else:
-                result = client.index(
-                    params["path"],
-                    files=files,
-                    wait=params["wait"],
-                    timeout=params["wait_timeout"],
-                    poll_interval=params["poll_interval"],
-                )
+                result = orthanc_import(client, params, files)
             changed = result["indexed"] > 0
         found, missing = [], []
         if params["study_uids"] and params["wait"] and not module.check_mode:

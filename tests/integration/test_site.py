@@ -52,10 +52,8 @@ CLIENT_NOT_RECORDED = "not recorded, the live state fails a probe: probe systemc
 
 
 @pytest.fixture(scope="module")
-def site_runs():
-    # An hour for the first run: alone it takes 14-16 min here (2 cores), but beside the other
-    # test lanes CI's first run once overran 30 min (stop 9).
-    first = run_playbook("playbooks/site.yml", timeout=3600)
+def site_runs(site_first_run):
+    first = site_first_run
     converged = _storage_node("cat", STORESCP_LOG_CONFIG).stdout
     _storage_node("sh", "-c", f"echo '# edited by hand' >> {STORESCP_LOG_CONFIG}")
     full = json.dumps({f"{role}_fast_rerun": False for role in FULL_IN_SECOND_RUN})

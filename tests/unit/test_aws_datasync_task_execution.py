@@ -85,3 +85,25 @@ def test_timeout_fails_with_the_execution(datasync):
 def test_unknown_task_fails(datasync):
     result = run_module(main, args(datasync, task_arn=datasync.task_arn[:-1] + "9"))
     assert result.failed
+
+
+def test_following_an_execution_reads_it_without_a_change(datasync):
+    started = ok(main, args(datasync, wait=False))
+    seen = [ok(main, args(datasync, wait=False, execution_arn=started["execution_arn"])) for _ in range(4)]
+    assert [r["status"] for r in seen] == ["PREPARING", "TRANSFERRING", "VERIFYING", "SUCCESS"]
+    assert not any(r.changed for r in seen)
+    assert {r["execution_arn"] for r in seen} == {started["execution_arn"]}
+    # Nothing new was started: still the one execution.
+    assert len(executions(datasync)) == 1
+
+
+def test_following_waits_in_check_mode_too(datasync):
+    started = ok(main, args(datasync, wait=False))
+    followed = ok(main, args(datasync, execution_arn=started["execution_arn"]), check_mode=True)
+    assert not followed.changed and followed["status"] == "SUCCESS"
+
+
+def test_following_an_execution_of_another_task_fails(datasync):
+    other = "arn:aws:datasync:us-east-1:123456789012:task/task-x/execution/exec-y"
+    result = run_module(main, args(datasync, execution_arn=other))
+    assert result.failed and "is not an execution of task" in result["msg"]

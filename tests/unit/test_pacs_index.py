@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import pydicom
 import pytest
 
 from library.pacs_index import main
+from module_utils import pacs_rest
 from tests.support import orthanc_container
 from tests.support.fake_dicoogle import DEFAULT_PASSWORD, FakeDicoogle
 from tests.support.fake_http import fake_server
@@ -130,3 +132,26 @@ def test_orthanc_refused_files_fail_the_task_with_their_reason(orthanc, tmp_path
 def test_orthanc_wrong_password_fails(orthanc, tmp_path):
     result = run_module(main, orthanc_args(orthanc, tmp_path, url_password="not-it"))  # noqa: S106
     assert result.failed and result["status"] == 401
+
+
+@needs_orthanc
+def test_orthanc_rerun_posts_only_the_files_it_does_not_hold(orthanc, tmp_path):
+    folder = tmp_path / "froms3"
+    generate(folder / "first", count=6, size=8000, studies=1, series_per_study=2, seed="index-held-1")
+    ok(main, orthanc_args(orthanc, folder))
+    generate(folder / "second", count=2, size=8000, studies=1, series_per_study=1, seed="index-held-2")
+    posted = []
+    real_import = pacs_rest.OrthancClient.import_files
+
+    def recording(self, paths, progress=None):
+        posted.append(list(paths))
+        return real_import(self, paths, progress)
+
+    with mock.patch.object(pacs_rest.OrthancClient, "import_files", recording):
+        held = ok(main, orthanc_args(orthanc, folder))
+        assert held.changed and held["indexed"] == 2 and held["already_indexed"] == 6 and held["submitted"] == 8
+        assert [Path(p).parent.name for p in posted[-1]] == ["series000", "series000"]
+        assert all("/second/" in p for p in posted[-1])
+        every = ok(main, orthanc_args(orthanc, folder, skip_held=False))
+    assert not every.changed and every["indexed"] == 0 and every["already_indexed"] == 8
+    assert len(posted[-1]) == 8
