@@ -80,7 +80,7 @@ def main() -> int:
         if report["uploaded"] != options.count or report["indexed"] != options.count:
             sys.exit(f"ingest did not take every file: {report}")
 
-        target = run("docker", "exec", CLIENT_HOST, "mktemp", "-d").stdout.strip() + "/cstore"
+        target = run("docker", "exec", CLIENT_HOST, "mktemp", "-d", "-p", "/root").stdout.strip() + "/cstore"
         run("docker", "cp", str(store_dir), f"{CLIENT_HOST}:{target}")
         started = time.monotonic()
         run("docker", "exec", CLIENT_HOST, "pacs-dicom", "store", target)

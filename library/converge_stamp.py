@@ -18,6 +18,9 @@ description:
     otherwise RV(reason) says what differs and the role converges in full.
   - A hand-edited file, a stopped service or a removed container is a different live state, which the full
     converge puts back. What the role manages but does not list in O(watch) or O(probes) is not seen.
+  - C(state=drift) is for reports (C(playbooks/collect.yml)): it reads the live state the stamp lists (the
+    O(watch) paths and O(probes) recorded with it) and names every part that differs from the last converge,
+    without needing the role's inputs. The controller's O(live_extra) is not part of it.
   - Never reports a change (the stamp is bookkeeping, not configuration). Supports check mode; in check
     mode C(state=record) writes nothing.
 version_added: "1.0.0"
@@ -27,14 +30,13 @@ options:
     type: path
     required: true
   state:
-    description: C(check) compares with the stamp, C(record) writes it.
+    description: C(check) compares with the stamp, C(record) writes it, C(drift) compares the live state only.
     type: str
-    choices: [check, record]
+    choices: [check, record, drift]
     default: check
   inputs_digest:
-    description: Digest of the role's inputs, computed on the controller.
+    description: Digest of the role's inputs, computed on the controller. Required unless O(state=drift).
     type: str
-    required: true
   watch:
     description:
       - Files and folders (walked recursively, symbolic links not followed) whose content, mode, owner and
@@ -96,6 +98,16 @@ reason:
 live_digest:
   description: Digest of the live state read now.
   returned: always
+  type: str
+drifted:
+  description: With C(state=drift), the parts of the live state that differ from the last converge.
+  returned: when state is drift
+  type: list
+  elements: str
+  sample: ["path /etc/dicom-storage", "probe systemctl is-active storescp.service"]
+recorded_at:
+  description: With C(state=drift), when the stamp was recorded (null without a stamp).
+  returned: when state is drift
   type: str
 recorded:
   description:
@@ -187,6 +199,8 @@ def compare(stamp, inputs_digest, parts, failed, now):
         return False, f"a probe failed: {failed}"
     if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
         return False, "no stamp of a previous converge"
+    if "watch" not in stamp or "probes" not in stamp:
+        return False, "the stamp does not list its live state (recorded by an older version)"
     if stamp.get("inputs_digest") != inputs_digest:
         return False, "inputs changed (arguments, role files or what they read) since the last converge"
     recorded = stamp.get("live", {})
@@ -196,6 +210,20 @@ def compare(stamp, inputs_digest, parts, failed, now):
     if stamp.get("valid_until") and now >= parse_time(stamp["valid_until"]):
         return False, f"the stamp expired at {stamp['valid_until']} (something falls due)"
     return True, "inputs and live state as at the last converge"
+
+
+def drift(module, stamp):
+    """(match, reason, drifted parts) of the live state the stamp lists against the stamp."""
+    if not isinstance(stamp, dict) or stamp.get("format") != STAMP_FORMAT:
+        return False, "no stamp of a previous converge", ["stamp"]
+    if "watch" not in stamp or "probes" not in stamp:
+        return False, "the stamp does not list its live state (recorded by an older version); converge once", ["stamp"]
+    parts, _failed = read_live_state(module, stamp["watch"], stamp["probes"], "")
+    recorded = {name: value for name, value in stamp.get("live", {}).items() if name != "live_extra"}
+    drifted = [name for name in sorted(set(recorded) | set(parts)) if recorded.get(name) != parts.get(name)]
+    if drifted:
+        return False, "live state changed since the last converge: " + "; ".join(drifted), drifted
+    return True, "live state as at the last converge", []
 
 
 def read_stamp(path):
@@ -225,17 +253,23 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             path=dict(type="path", required=True),
-            state=dict(type="str", choices=["check", "record"], default="check"),
-            inputs_digest=dict(type="str", required=True),
+            state=dict(type="str", choices=["check", "record", "drift"], default="check"),
+            inputs_digest=dict(type="str"),
             watch=dict(type="list", elements="path", default=[]),
             probes=dict(type="list", elements="list", default=[]),
             live_extra=dict(type="str", default=""),
             valid_until=dict(type="str"),
             outputs=dict(type="dict", default={}),
         ),
+        required_if=[("state", "check", ["inputs_digest"]), ("state", "record", ["inputs_digest"])],
         supports_check_mode=True,
     )
     params = module.params
+    if params["state"] == "drift":
+        stamp = read_stamp(params["path"])
+        match, reason, drifted = drift(module, stamp)
+        recorded_at = stamp.get("recorded_at") if isinstance(stamp, dict) else None
+        module.exit_json(changed=False, match=match, reason=reason, drifted=drifted, recorded_at=recorded_at)
     valid_until = params["valid_until"]
     if valid_until:
         try:
@@ -266,6 +300,8 @@ def main():
                 "format": STAMP_FORMAT,
                 "inputs_digest": params["inputs_digest"],
                 "live": parts,
+                "watch": params["watch"],
+                "probes": [[str(arg) for arg in argv] for argv in params["probes"]],
                 "valid_until": valid_until,
                 "outputs": params["outputs"],
                 "recorded_at": datetime.now(UTC).isoformat(timespec="seconds"),

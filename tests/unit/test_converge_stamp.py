@@ -196,3 +196,39 @@ def test_a_role_without_argument_spec_or_a_missing_file_is_an_error(role, tmp_pa
     (role / "meta" / "argument_specs.yml").unlink()
     with pytest.raises(AnsibleError, match="argument spec lists its inputs"):
         inputs(role, {})
+
+
+def test_drift_reads_the_live_state_the_stamp_lists_without_the_inputs(host, tmp_path):
+    drift_args = {"path": host["path"], "state": "drift"}
+    none = run_module(converge_stamp.main, drift_args)
+    assert none["match"] is False and none["drifted"] == ["stamp"] and none["recorded_at"] is None
+    # The probe's output is a file, so that it can change after the record.
+    flag = tmp_path / "active"
+    flag.write_text("active\n")
+    assert not stamp(dict(host, probes=[["cat", str(flag)]]), "record", live_extra="c" * 64).failed
+    same = run_module(converge_stamp.main, drift_args)
+    assert same["match"] is True and same["drifted"] == [] and same["recorded_at"], same["reason"]
+    config, unit = (Path(p) for p in host["watch"])
+    (config / "app.conf").write_text("port = 7778\n")
+    flag.write_text("inactive\n")
+    changed = run_module(converge_stamp.main, drift_args)
+    assert not changed.changed and changed["match"] is False
+    assert changed["drifted"] == [f"path {config}", f"probe cat {flag}"], changed["drifted"]
+    assert str(config) in changed["reason"] and "probe cat" in changed["reason"]
+    assert str(unit) not in changed["reason"]
+
+
+def test_drift_of_a_stamp_without_its_live_state_list_says_so(host):
+    assert not stamp(host, "record").failed
+    old = json.loads(Path(host["path"]).read_text())
+    del old["watch"], old["probes"]
+    Path(host["path"]).write_text(json.dumps(old))
+    result = run_module(converge_stamp.main, {"path": host["path"], "state": "drift"})
+    assert result["match"] is False and "older version" in result["reason"]
+
+
+def test_check_and_record_still_need_the_inputs(host):
+    args = {key: value for key, value in host.items() if key != "inputs_digest"}
+    for state in ("check", "record"):
+        result = stamp(args, state)
+        assert result.failed and "inputs_digest" in result["msg"]

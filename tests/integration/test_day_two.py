@@ -1,0 +1,152 @@
+"""Day two against the lab: config collection with drift (playbooks/collect.yml), reconfiguration
+(playbooks/reconfigure.yml), and a forced rotation of every certificate under DICOM load.
+
+- A converged lab: collect exits 0, its report lists every TLS port serving the certificate Secrets
+  Manager holds, the containers, the hosts and the stamps, with no drift.
+- Rotation under load: a loop of C-ECHO (through both tunnels) and C-STORE runs on the client host,
+  through the TLS edge, while `reconfigure.yml -e rotate=true` issues new keys and certificates for every
+  leaf and the tunnels re-read them (SIGHUP). No association may fail; afterwards every TLS port serves
+  a new certificate, the one Secrets Manager now holds (by fingerprint).
+- Drift: a move destination in the PACS's rendered settings is changed by hand. collect exits 2 and
+  names it; `reconfigure.yml --check --diff` shows the change back and makes none; reconfigure puts it
+  back; collect exits 0 again.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.support.ansible_run import PlaybookRun, run_playbook
+
+CLIENT_HOST = "pacs-lab-client"
+SETTINGS = Path("/var/lib/docker/volumes/pacs-lab-settings/_data/orthanc/orthanc.json")
+CT_FILE = sorted((Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom").glob("*.dcm"))[0]
+STORAGE_NODE_AET = "STORAGE-NODE"
+TLS_PORTS = {"admin web", "DIMSE edge, storage", "DIMSE edge, query/retrieve", "storage node"}
+
+# Runs on the client host until /root/stop-load exists: one line per association, with its time.
+LOAD_LOOP = r"""
+rm -f /root/stop-load /root/load.log
+while [ ! -e /root/stop-load ]; do
+  for op in echo store; do
+    started=$(date +%s.%N)
+    if [ "$op" = echo ]; then args="echo"; n=2; else args="store /root/load.dcm"; n=1; fi
+    pacs-dicom $args >/root/op.log 2>&1
+    rc=$?
+    echo "$started $(date +%s.%N) $op $n $rc" >>/root/load.log
+    [ "$rc" = 0 ] || { echo "--- $op failed at $started:"; cat /root/op.log; } >>/root/load-failures.log
+  done
+done
+"""
+
+
+def collect(reports: Path, *extra: str) -> tuple[PlaybookRun, dict]:
+    run = run_playbook("playbooks/collect.yml", "-e", json.dumps({"collect_reports_dir": str(reports)}), *extra)
+    latest = reports / "latest-pacs-lab.json"
+    return run, (json.loads(latest.read_text()) if latest.exists() else {})
+
+
+def docker(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
+
+
+@pytest.fixture(scope="module")
+def reports(site_first_run, tmp_path_factory) -> Path:
+    assert site_first_run.returncode == 0, "the lab did not come up:\n" + site_first_run.report()
+    return tmp_path_factory.mktemp("reports")
+
+
+@pytest.fixture(scope="module")
+def baseline(reports) -> tuple[PlaybookRun, dict]:
+    return collect(reports)
+
+
+def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
+    run, report = baseline
+    assert run.returncode == 0, run.report()
+    assert report["drift"] == [], report["drift"]
+    assert {port["name"] for port in report["tls_ports"]} == TLS_PORTS
+    for port in report["tls_ports"]:
+        assert port["serves_desired"] and port["verified"], port
+        assert port["days_to_expiry"] > 300 and "TLSv1.3" in port["versions_accepted"], port
+        assert len(port["fingerprint_sha256"]) == 64 and port["sans"], port
+    assert {c["name"] for c in report["containers"]} >= {"pacs-lab-pacs", "pacs-lab-nginx", "pacs-lab-edge-store"}
+    edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-edge-store")
+    assert "--allow-cn=dicom-client" in edge["command"] and edge["version"] == "v1.8.4"
+    assert any(line.startswith("orthanc/orthanc.json  ") for line in report["settings"])
+    assert set(report["hosts"]) == {"pacs-lab-client", "pacs-lab-storage"}
+    assert all(host["ghostunnel"].startswith("rev v1.8.4") for host in report["hosts"].values())
+    assert all(stamp["match"] for stamps in report["stamps"].values() for stamp in stamps)
+    markdown = (reports / "latest-pacs-lab.md").read_text()
+    assert "## Drift\n\nNone" in markdown and "| storage node |" in markdown
+    assert "COLLECT no drift" in run.output
+
+
+def test_forced_rotation_under_load_fails_no_association(baseline, reports):
+    before = {port["name"]: port["fingerprint_sha256"] for port in baseline[1]["tls_ports"]}
+    assert docker("cp", str(CT_FILE), f"{CLIENT_HOST}:/root/load.dcm").returncode == 0
+    docker("exec", CLIENT_HOST, "rm", "-f", "/root/load-failures.log")
+    load = subprocess.Popen(
+        ["docker", "exec", CLIENT_HOST, "bash", "-c", LOAD_LOOP], stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        time.sleep(5)
+        rotation_started = time.time()
+        rotation = run_playbook("playbooks/reconfigure.yml", "-e", "rotate=true")
+        rotation_ended = time.time()
+        time.sleep(5)
+    finally:
+        docker("exec", CLIENT_HOST, "touch", "/root/stop-load")
+        load.wait(timeout=180)
+    assert rotation.returncode == 0, rotation.report()
+    lines = [line.split() for line in docker("exec", CLIENT_HOST, "cat", "/root/load.log").stdout.splitlines()]
+    failures = docker("exec", CLIENT_HOST, "cat", "/root/load-failures.log").stdout
+    associations = sum(int(n) for _start, _end, _op, n, _rc in lines)
+    failed = [line for line in lines if line[4] != "0"]
+    during = sum(
+        int(n) for start, end, _op, n, _rc in lines if float(end) > rotation_started and float(start) < rotation_ended
+    )
+    print(f"associations: {associations} in all, {during} during the rotation, {len(failed)} failed")
+    assert failed == [], f"{len(failed)} of {associations} associations failed:\n{failures[-3000:]}"
+    assert during >= 10, f"only {during} associations overlapped the rotation ({associations} in all)"
+
+    run, report = collect(reports)
+    assert run.returncode == 0, run.report()
+    for port in report["tls_ports"]:
+        assert port["serves_desired"], port
+        assert port["fingerprint_sha256"] != before[port["name"]], f"{port['name']} still serves the old certificate"
+
+
+def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
+    original = SETTINGS.read_text()
+    port = json.loads(original)["DicomModalities"][STORAGE_NODE_AET]["Port"]
+    edited = original.replace(f'"Port": {port}', f'"Port": {port + 1}')
+    assert edited.count(f'"Port": {port + 1}') == 1, "the move destination's port is not unique in the settings"
+    SETTINGS.write_text(edited)
+    try:
+        drifted, report = collect(reports)
+        assert drifted.returncode == 2, drifted.report()
+        reasons = " ".join(f"{item['where']}: {item['what']}" for item in report["drift"])
+        assert "lab_pacs_task.json" in reasons and "pacs-lab-settings" in reasons, reasons
+        assert "COLLECT DRIFT" in drifted.output
+
+        check = run_playbook("playbooks/reconfigure.yml", "--check", "--diff")
+        assert check.returncode == 0, check.report()
+        assert re.search(rf'^-\s+"Port": {port + 1},?$', check.output, re.MULTILINE), check.report()
+        assert re.search(rf'^\+\s+"Port": {port},?$', check.output, re.MULTILINE), check.report()
+        assert SETTINGS.read_text() == edited, "--check changed the settings"
+
+        applied = run_playbook("playbooks/reconfigure.yml")
+        assert applied.returncode == 0, applied.report()
+        assert SETTINGS.read_text() == original
+    finally:
+        if SETTINGS.read_text() == edited:
+            SETTINGS.write_text(original)
+    clean, report = collect(reports)
+    assert clean.returncode == 0 and report["drift"] == [], clean.report()
