@@ -19,7 +19,7 @@ def host():
 
 @pytest.fixture(autouse=True)
 def clean(host):
-    host.run(f"rm -f {LOGS}/*.log /var/tmp/stand-in.calls /etc/stand-in.rc /etc/stand-in.sleep")
+    host.run(f"rm -f {LOGS}/*.log /root/stand-in.calls /etc/stand-in.rc /etc/stand-in.sleep")
     yield
 
 
@@ -53,7 +53,7 @@ def test_a_run_logs_its_playbook_with_the_inventory_and_environment(host):
     assert "stand-in ansible-playbook -i inventories/aws playbooks/collect.yml -e collect_fail_on_drift=true" in content
     assert content.rstrip().endswith("exit 0"), content
     assert host.file(log).mode == 0o640
-    assert "PACS_SITE=molecule" in host.file("/var/tmp/stand-in.calls").content_string
+    assert "PACS_SITE=molecule" in host.file("/root/stand-in.calls").content_string
 
 
 def test_the_playbooks_exit_status_reaches_systemd(host):
@@ -69,7 +69,7 @@ def test_two_runs_never_overlap(host):
     host.run("echo 6 >/etc/stand-in.sleep")
     assert host.run("systemctl start --no-block pacs-schedule-reconfigure.service").rc == 0
     deadline = time.monotonic() + 30
-    while "reconfigure" not in host.run("cat /var/tmp/stand-in.calls 2>/dev/null").stdout:
+    while "reconfigure" not in host.run("cat /root/stand-in.calls 2>/dev/null").stdout:
         assert time.monotonic() < deadline, "the reconfigure run did not start"
         time.sleep(0.2)
     skipped = host.run(f"{WRAPPER} drift")
@@ -92,4 +92,4 @@ def test_only_the_newest_logs_of_a_job_are_kept(host):
     for _ in range(5):
         assert host.run(f"{WRAPPER} drift").rc == 0
     assert len(logs(host, "drift")) == 3
-    assert host.run("wc -l </var/tmp/stand-in.calls").stdout.strip() == "5"
+    assert host.run("wc -l </root/stand-in.calls").stdout.strip() == "5"
