@@ -93,6 +93,12 @@ def main() -> int:
     print(f"{options.count} instances of about {options.size} bytes per path; {options.studies} studies each")
     print(f"bulk, playbook wall:  {rate(options.count, sizes['bulk'], bulk_wall)}")
     print(f"bulk, ingest itself:  {rate(options.count, sizes['bulk'], bulk_inner)}")
+    steps = {name: report.get(f"{name}_seconds") for name in ("upload", "standin", "index")}
+    print(
+        "bulk, its steps:      "
+        + ", ".join(f"{name} {float(value):.1f} s" for name, value in steps.items() if value is not None)
+        + f", the rest (DataSync, C-FIND, Ansible) {bulk_wall - sum(float(v) for v in steps.values() if v):.1f} s"
+    )
     print(f"C-STORE through TLS:  {rate(options.count, sizes['cstore'], store_wall)}")
     print(
         f"bulk / C-STORE (files per second): {store_wall / bulk_wall:.2f}x by playbook wall, "
