@@ -36,6 +36,8 @@ LEAVES = {
     "storage-node": {ExtendedKeyUsageOID.SERVER_AUTH},
 }
 IMAGES = ("nginx", "ghostunnel", "pacs")
+# A container of the lab's PACS task that runs each image.
+RUNNING_IN = {"nginx": "nginx", "ghostunnel": "edge-store", "pacs": "pacs"}
 STORAGE_HOST = "pacs-lab-storage"
 CLIENT_HOST = "pacs-lab-client"
 
@@ -206,8 +208,16 @@ def test_three_images_are_in_the_registry(site_runs):
 
 @pytest.mark.parametrize("image", IMAGES)
 def test_image_runs_as_non_root_and_carries_version_labels(site_runs, image):
-    tag = sorted(_registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"])[-1]
-    ref = f"{REGISTRY}/{DEPLOYMENT}/{image}:{tag}"
+    # The image the lab runs (not the newest tag in the registry, which in a long-lived lab may be an
+    # older build; pulling it would also change the live state collect.yml compares with the stamps).
+    container = f"{DEPLOYMENT}-{RUNNING_IN[image]}"
+    ref = subprocess.run(
+        ["docker", "inspect", "--format={{.Config.Image}}", container], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert ref.startswith(f"{REGISTRY}/{DEPLOYMENT}/{image}:"), ref
+    tag = ref.rsplit(":", 1)[1]
+    assert tag in _registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"], f"{ref} is not in the registry"
+    # The registry serves it (already local, so the pull changes nothing).
     subprocess.run(["docker", "pull", "-q", ref], check=True, capture_output=True)
     config = json.loads(subprocess.run(["docker", "image", "inspect", ref], check=True, capture_output=True).stdout)[0][
         "Config"
