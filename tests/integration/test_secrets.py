@@ -1,0 +1,129 @@
+"""No secret in the output or the logs, and key files only their service user can read.
+
+The main job (with its smoke checks), the config collection and an ingest run at full verbosity
+(-vvv). Every private key in the lab's Secrets Manager (the CA and the four leaves, matched by each
+line of their base64 body) and every admin web password must be absent from their output, from the
+reports collect.yml writes and from the logs the lab writes (.lab/log: dockerd, moto, the registry).
+On the hosts and in the task's TLS folders, each key file is mode 0600 and owned by the user of the
+service that reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import boto3
+import pytest
+
+from tests.support.ansible_run import run_playbook
+
+ROOT = Path(__file__).resolve().parents[2]
+CT_DIR = ROOT.parent / "shared" / "data" / "dicom"
+DEPLOYMENT = "pacs-lab"
+
+
+def secret_values() -> dict[str, str]:
+    """{name: text} of every private key body line and every password in the lab's Secrets Manager."""
+    # moto's dummy credentials, not a secret
+    client = boto3.client(
+        "secretsmanager",
+        endpoint_url="http://127.0.0.1:5000",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",  # noqa: S106
+    )
+    found = {}
+    for entry in client.list_secrets()["SecretList"]:
+        if not entry["Name"].startswith(f"{DEPLOYMENT}/"):
+            continue
+        value = json.loads(client.get_secret_value(SecretId=entry["Name"])["SecretString"])
+        if "private_key" in value:
+            # Lines of 16 characters or more: a short last line ("Zg==") could turn up by chance.
+            body = [line for line in value["private_key"].splitlines() if len(line) >= 16 and "-----" not in line]
+            for number, line in enumerate(body):
+                found[f"{entry['Name']} private key line {number}"] = line
+        for user in value.get("users", []):
+            found[f"{entry['Name']} password of {user['name']}"] = user["password"]
+    return found
+
+
+@pytest.fixture(scope="module")
+def verbose_runs(site_first_run, tmp_path_factory):
+    assert site_first_run.returncode == 0, "the lab did not come up:\n" + site_first_run.report()
+    work = tmp_path_factory.mktemp("secrets")
+    source = work / "ingest"
+    source.mkdir()
+    for ct in sorted(CT_DIR.glob("*.dcm")):
+        shutil.copy(ct, source / ct.name)
+    reports = work / "reports"
+    runs = {
+        "site.yml": run_playbook("playbooks/site.yml", "-vvv", timeout=3600),
+        "collect.yml": run_playbook(
+            "playbooks/collect.yml", "-vvv", "-e", json.dumps({"collect_reports_dir": str(reports)})
+        ),
+        "ingest.yml": run_playbook("playbooks/ingest.yml", "-vvv", "-e", json.dumps({"source": str(source)})),
+    }
+    return runs, reports
+
+
+def test_the_verbose_runs_pass(verbose_runs):
+    runs, _ = verbose_runs
+    for name, run in runs.items():
+        assert run.returncode == 0, f"{name}:\n{run.report()}"
+    assert "All smoke checks passed" in runs["site.yml"].output
+
+
+def test_no_secret_in_the_output_of_verbose_runs(verbose_runs):
+    runs, _ = verbose_runs
+    secrets = secret_values()
+    assert sum("private key" in name for name in secrets) >= 5 * 2 and any("password" in n for n in secrets)
+    for name, run in runs.items():
+        leaked = sorted(what for what, value in secrets.items() if value in run.output)
+        assert leaked == [], f"{name} printed: {leaked}"
+
+
+def test_no_secret_in_reports_or_lab_logs(verbose_runs):
+    _, reports = verbose_runs
+    files = sorted(reports.glob("*")) + sorted((ROOT / ".lab" / "log").glob("*.log"))
+    assert any(path.suffix == ".json" for path in files) and any(path.name == "moto.log" for path in files)
+    secrets = secret_values()
+    for path in files:
+        text = path.read_text(errors="replace")
+        leaked = sorted(what for what, value in secrets.items() if value in text)
+        assert leaked == [], f"{path} holds: {leaked}"
+
+
+@pytest.mark.parametrize(("host", "user"), [("pacs-lab-client", "ghostunnel"), ("pacs-lab-storage", "ghostunnel")])
+def test_host_key_files_are_0600_and_owned_by_the_service_user(host, user, site_first_run):
+    listing = subprocess.run(
+        ["docker", "exec", host, "find", "/etc", "-name", "*key*.pem", "-printf", "%m %u %p\n"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split("\n")
+    keys = [line.split() for line in listing if line]
+    assert keys, f"no key file on {host}"
+    for mode, owner, path in keys:
+        assert (mode, owner) == ("600", user), f"{host}:{path} is {mode} {owner}"
+
+
+def test_task_key_files_are_0600_and_owned_by_the_container_user(site_first_run):
+    tls_dir = ROOT / ".lab" / "task" / "tls"
+    keys = sorted(tls_dir.glob("*/tls.key"))
+    assert len(keys) == 2, keys
+    users = {}
+    for name, container in (("edge", "edge-store"), ("admin-web", "nginx")):
+        user = subprocess.run(
+            ["docker", "inspect", "--format={{.Config.User}}", f"{DEPLOYMENT}-{container}"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        users[name] = int(user.split(":")[0])
+    for key in keys:
+        info = key.stat()
+        assert oct(info.st_mode & 0o777) == "0o600", f"{key} is {oct(info.st_mode & 0o777)}"
+        assert info.st_uid == users[key.parent.name], f"{key} belongs to {info.st_uid}, not {users[key.parent.name]}"
