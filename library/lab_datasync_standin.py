@@ -100,7 +100,6 @@ seconds:
 
 import concurrent.futures
 import contextlib
-import hashlib
 import os
 import time
 
@@ -113,14 +112,6 @@ try:
     from ansible.module_utils import pacs_aws
 except ImportError:  # running from the project tree (unit tests)
     from module_utils import pacs_aws
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def target_path(dest, prefix, key):
@@ -161,7 +152,7 @@ class Copier:
             return False
         head = self.client.head_object(Bucket=self.params["bucket"], Key=obj["Key"], aws_retry=True)
         wanted = head.get("Metadata", {}).get(self.params["checksum_key"])
-        return wanted is not None and wanted == file_sha256(path)
+        return wanted is not None and wanted == pacs_aws.file_sha256(path)
 
     def one(self, obj):
         """(outcome, entry) for one object: outcome is written, skipped or refused."""

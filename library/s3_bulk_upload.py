@@ -144,7 +144,6 @@ seconds:
 
 import concurrent.futures
 import contextlib
-import hashlib
 import os
 import time
 
@@ -160,14 +159,6 @@ except ImportError:  # running from the project tree (unit tests)
     from module_utils import dicom_part10, pacs_aws
 
 MIN_PART = 5 * 1024 * 1024
-
-
-def file_sha256(path):
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1024 * 1024), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def object_key(prefix, src, path):
@@ -244,7 +235,7 @@ class Uploader:
             if params["dicom_only"]:
                 entry["study_instance_uid"] = dicom_part10.inspect(path)["study_instance_uid"]
             entry["size"] = os.path.getsize(path)
-            digest = file_sha256(path)
+            digest = pacs_aws.file_sha256(path)
         except dicom_part10.NotDicomError as err:
             return "rejected", {"path": path, "reason": str(err)}
         except OSError as err:

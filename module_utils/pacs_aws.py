@@ -8,6 +8,7 @@ where a paginator is missing, and poll (exponential backoff, from pacs_poll).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -77,6 +78,15 @@ def paginate(client, operation, result_key, page_param="NextToken", page_field="
         if not token:
             return items
         kwargs[page_param] = token
+
+
+def file_sha256(path):
+    """SHA-256 (hex) of a file, read in 1 MiB blocks: the checksum s3_bulk_upload keeps in object metadata."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1024 * 1024), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def sorted_or_empty(values):

@@ -74,9 +74,10 @@ def test_two_runs_never_overlap(host):
         time.sleep(0.2)
     skipped = host.run(f"{WRAPPER} drift")
     assert skipped.rc == 0
-    assert "drift skipped: another scheduled run holds /run/lock/pacs-schedule.lock" in host.file(
-        f"{LOGS}/skipped.log"
-    ).content_string
+    assert (
+        "drift skipped: another scheduled run holds /run/lock/pacs-schedule.lock"
+        in host.file(f"{LOGS}/skipped.log").content_string
+    )
     assert logs(host, "drift") == []
     assert state(host, "pacs-schedule-reconfigure.service") == "activating", "the reconfigure run was not running"
     # A oneshot service is "activating" while it runs.
