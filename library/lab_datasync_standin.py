@@ -200,12 +200,8 @@ def main():
 
     started = time.monotonic()
     client = pacs_aws.aws_client(module, "s3")
-    listing = params["prefix"].strip("/") + "/" if params["prefix"].strip("/") else ""
     try:
-        objects = pacs_aws.paginate(
-            client, "list_objects_v2", "Contents", page_param="ContinuationToken",
-            page_field="NextContinuationToken", Bucket=params["bucket"], Prefix=listing,
-        )  # fmt: skip
+        objects = pacs_aws.s3_objects(client, params["bucket"], params["prefix"])
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
         module.fail_json_aws(err, msg=f"listing bucket {params['bucket']}")
     objects.sort(key=lambda obj: obj["Key"])

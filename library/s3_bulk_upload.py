@@ -176,19 +176,13 @@ def walk(src):
 
 def existing_objects(client, bucket, prefix):
     """{key: size} of the objects under the prefix."""
-    listing = prefix.strip("/") + "/" if prefix.strip("/") else ""
-    objects = pacs_aws.paginate(
-        client, "list_objects_v2", "Contents", page_param="ContinuationToken", page_field="NextContinuationToken",
-        Bucket=bucket, Prefix=listing,
-    )  # fmt: skip
-    return {item["Key"]: item["Size"] for item in objects}
+    return {item["Key"]: item["Size"] for item in pacs_aws.s3_objects(client, bucket, prefix)}
 
 
 def abort_incomplete(client, bucket, prefix, check_mode):
-    listing = prefix.strip("/") + "/" if prefix.strip("/") else ""
     uploads = pacs_aws.paginate(
         client, "list_multipart_uploads", "Uploads", page_param="KeyMarker", page_field="NextKeyMarker",
-        Bucket=bucket, Prefix=listing,
+        Bucket=bucket, Prefix=pacs_aws.s3_folder_prefix(prefix),
     )  # fmt: skip
     if not check_mode:
         for upload in uploads:

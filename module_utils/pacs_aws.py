@@ -89,6 +89,20 @@ def file_sha256(path):
     return digest.hexdigest()
 
 
+def s3_folder_prefix(prefix):
+    """The key prefix of a "folder" (`incoming/2026`, `/incoming/`): `incoming/2026/`; empty for the top."""
+    prefix = prefix.strip("/")
+    return f"{prefix}/" if prefix else ""
+
+
+def s3_objects(client, bucket, prefix):
+    """Every object (Key, Size, ...) under the folder `prefix` of `bucket`, over all pages."""
+    return paginate(
+        client, "list_objects_v2", "Contents", page_param="ContinuationToken", page_field="NextContinuationToken",
+        Bucket=bucket, Prefix=s3_folder_prefix(prefix),
+    )  # fmt: skip
+
+
 def sorted_or_empty(values):
     """A sorted copy of a list, [] for None: compares list options regardless of order."""
     return sorted(values or [])

@@ -17,10 +17,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.lab_aws import lab_client
 from tests.support.synthetic_dicom import Instance, generate
 
 CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
@@ -69,15 +69,7 @@ def runs(lab, folder, tmp_path_factory):
 
 
 def s3_keys(bucket: str) -> int:
-    # moto's dummy credentials, not a secret
-    s3 = boto3.client(
-        "s3",
-        endpoint_url="http://127.0.0.1:5000",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
-    )
-    return s3.list_objects_v2(Bucket=bucket).get("KeyCount", 0)
+    return lab_client("s3").list_objects_v2(Bucket=bucket).get("KeyCount", 0)
 
 
 def in_container(host: str, *argv: str, timeout: int = 300) -> subprocess.CompletedProcess:

@@ -15,10 +15,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
-import boto3
 import pytest
 
 from tests.support.ansible_run import run_playbook
+from tests.support.lab_aws import lab_client
 
 ROOT = Path(__file__).resolve().parents[2]
 CT_DIR = ROOT.parent / "shared" / "data" / "dicom"
@@ -27,14 +27,7 @@ DEPLOYMENT = "pacs-lab"
 
 def secret_values() -> dict[str, str]:
     """{name: text} of every private key body line and every password in the lab's Secrets Manager."""
-    # moto's dummy credentials, not a secret
-    client = boto3.client(
-        "secretsmanager",
-        endpoint_url="http://127.0.0.1:5000",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
-    )
+    client = lab_client("secretsmanager")
     found = {}
     for entry in client.list_secrets()["SecretList"]:
         if not entry["Name"].startswith(f"{DEPLOYMENT}/"):

@@ -19,13 +19,13 @@ import subprocess
 import urllib.request
 from dataclasses import dataclass
 
-import boto3
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.lab_aws import lab_client
 
 DEPLOYMENT = "pacs-lab"
 REGISTRY = "127.0.0.1:5001"
@@ -85,13 +85,7 @@ STORESCP_LOG_CONFIG = "/etc/dicom-storage/storescp-log.cfg"
 
 @pytest.fixture(scope="module")
 def aws():
-    # moto's dummy credentials, not a secret
-    session = boto3.session.Session(
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",  # noqa: S106
-        region_name="us-east-1",
-    )
-    return {name: session.client(name, endpoint_url="http://127.0.0.1:5000") for name in ("secretsmanager", "kms")}
+    return {name: lab_client(name) for name in ("secretsmanager", "kms")}
 
 
 def test_site_converges(site_runs):
