@@ -18,6 +18,7 @@ from moto.datasync.responses import DataSyncResponse
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
 from moto.ec2.utils import generic_filter
+from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
@@ -274,6 +275,28 @@ def _describe_peerings_with_filters(original):
     return describe_vpc_peering_connections
 
 
+# --- ECS: the health check grace period of a new service -----------------------------------------------------
+
+
+# moto 5.2.5's CreateService drops healthCheckGracePeriodSeconds (UpdateService keeps every parameter as an
+# attribute of the service, so an updated service reports it). community.aws.ecs_service compares the period
+# with the service's, so against moto every service behind a load balancer was updated once more by the run
+# after the one that made it.
+def _create_service_keeping_grace_period(original):
+    def create_service(self):
+        result = original(self)
+        grace = self._get_int_param("healthCheckGracePeriodSeconds")
+        if grace is not None:
+            cluster = self._get_param("cluster", "default").split("/")[-1]
+            self.ecs_backend.services[
+                f"{cluster}:{self._get_param('serviceName')}"
+            ].health_check_grace_period_seconds = grace
+        return result
+
+    create_service.__doc__ = "moto's CreateService, keeping the service's healthCheckGracePeriodSeconds."
+    return create_service
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -304,5 +327,8 @@ def apply():
     VPCPeeringConnection.get_filter_value = _peering_filter_value(VPCPeeringConnection.get_filter_value)
     VPCPeeringConnections.describe_vpc_peering_connections = _describe_peerings_with_filters(
         VPCPeeringConnections.describe_vpc_peering_connections
+    )
+    EC2ContainerServiceResponse.create_service = _create_service_keeping_grace_period(
+        EC2ContainerServiceResponse.create_service
     )
     setattr(DataSyncResponse, _MARK, True)

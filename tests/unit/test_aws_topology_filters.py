@@ -100,6 +100,7 @@ def test_efs_volumes_one_per_access_point():
     assert [v["name"] for v in volumes] == ["confs", "index"]
     assert volumes[0]["efsVolumeConfiguration"] == {
         "fileSystemId": "fs-1",
+        "rootDirectory": "/",
         "transitEncryption": "ENABLED",
         "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"},
     }
@@ -111,3 +112,37 @@ def test_nlb_listeners_forward_each_port_to_its_group():
         {"Protocol": "TCP", "Port": 16666, "DefaultActions": [{"Type": "forward", "TargetGroupArn": "tg-s"}]},
         {"Protocol": "TCP", "Port": 11045, "DefaultActions": [{"Type": "forward", "TargetGroupArn": "tg-q"}]},
     ]
+
+
+EDGE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dep/pki/pacs-edge-AbCdEf"
+EDGE_SECRETS = [{"name": "TLS_CERTIFICATE", "valueFrom": EDGE_ARN + ":certificate::"}]
+
+
+def test_labelled_containers_carry_their_secret_version():
+    containers = [{"name": "pacs", "image": "p"}, {"name": "tunnel", "image": "g", "secrets": EDGE_SECRETS}]
+    pacs, tunnel = compute.aws_compute_labelled_containers(containers, {"pacs-edge": EDGE_ARN}, {"pacs-edge": "v-1"})
+    assert set(pacs["dockerLabels"]) == {"pacs.definition-sha256"}
+    assert tunnel["dockerLabels"]["pacs.tls-secret"] == "pacs-edge"
+    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "v-1"
+    assert "dockerLabels" not in containers[1], "the input is left as it was"
+
+
+def test_labelled_containers_change_with_any_list_item_or_secret_version():
+    base = [{"name": "tunnel", "command": ["server", "--allow-cn=a"], "secrets": EDGE_SECRETS}]
+    arns = {"pacs-edge": EDGE_ARN}
+
+    def digest(containers, version):
+        (container,) = compute.aws_compute_labelled_containers(containers, arns, {"pacs-edge": version})
+        return container["dockerLabels"]["pacs.definition-sha256"]
+
+    same_length_command = [dict(base[0], command=["server", "--allow-cn=b"])]
+    assert digest(base, "v-1") == digest(base, "v-1")
+    assert digest(base, "v-1") != digest(same_length_command, "v-1")
+    assert digest(base, "v-1") != digest(base, "v-2")
+
+
+def test_labelled_containers_without_a_known_version_say_so():
+    (tunnel,) = compute.aws_compute_labelled_containers(
+        [{"name": "t", "secrets": EDGE_SECRETS}], {"pacs-edge": EDGE_ARN}, {}
+    )
+    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "unknown"

@@ -205,6 +205,21 @@ def test_vpc_peerings_are_filtered(aws):
     assert ids() == sorted([to_consumer, to_provider])
 
 
+def test_a_new_service_keeps_its_health_check_grace_period(aws):
+    ecs = aws("ecs")
+    ecs.create_cluster(clusterName="c")
+    ecs.register_task_definition(family="f", containerDefinitions=[{"name": "n", "image": "i", "memory": 128}])
+    created = ecs.create_service(
+        cluster="c", serviceName="s", taskDefinition="f", desiredCount=1, healthCheckGracePeriodSeconds=120
+    )["service"]
+    assert created["healthCheckGracePeriodSeconds"] == 120
+    (described,) = ecs.describe_services(cluster="c", services=["s"])["services"]
+    assert described["healthCheckGracePeriodSeconds"] == 120
+    ecs.create_service(cluster="c", serviceName="plain", taskDefinition="f", desiredCount=1)
+    (plain,) = ecs.describe_services(cluster="c", services=["plain"])["services"]
+    assert "healthCheckGracePeriodSeconds" not in plain
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)

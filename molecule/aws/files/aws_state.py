@@ -97,7 +97,9 @@ def secrets_state(deployment):
     out = {}
     for secret in sm.list_secrets().get("SecretList", []):
         if secret["Name"].startswith(f"{deployment}/") and not secret.get("DeletedDate"):
-            out[secret["Name"]] = {"kms_key": secret.get("KmsKeyId", "")}
+            stages = secret.get("SecretVersionsToStages") or {}
+            current = [version for version, names in stages.items() if "AWSCURRENT" in names]
+            out[secret["Name"]] = {"kms_key": secret.get("KmsKeyId", ""), "current_version": "".join(current)}
     return out
 
 
@@ -220,8 +222,16 @@ def ecs_state(deployment):
     out = {"cluster": bool(clusters), "services": {}}
     for svc in active:
         task_def = ecs.describe_task_definition(taskDefinition=svc["taskDefinition"])["taskDefinition"]
+        labels = {c["name"]: c.get("dockerLabels") or {} for c in task_def["containerDefinitions"]}
         out["services"][svc["serviceName"]] = {
             "desired_count": svc["desiredCount"],
+            "task_definition": task_def["taskDefinitionArn"],
+            # container: [secret name, its version when the revision was registered]
+            "tls_secrets": {
+                name: [label["pacs.tls-secret"], label.get("pacs.tls-secret-version", "")]
+                for name, label in labels.items()
+                if "pacs.tls-secret" in label
+            },
             "containers": [c["name"] for c in task_def["containerDefinitions"]],
             "efs_volumes": sorted(v["name"] for v in task_def.get("volumes", []) if "efsVolumeConfiguration" in v),
         }
@@ -245,8 +255,9 @@ def leftovers(deployment, tag_key):
         state = kms.describe_key(KeyId=arn)["KeyMetadata"]["KeyState"]
         if state == "PendingDeletion":
             pending.append(arn)
-    # moto keeps terminated instances and deleted peerings (with their tags) for a while, as AWS does.
-    ec2 = client("ec2")
+    # moto keeps terminated instances, deleted peerings and deleted ECS services (INACTIVE) with their tags for
+    # a while, as AWS does.
+    ec2, ecs = client("ec2"), client("ecs")
     gone = set()
     for arn in arns:
         resource = arn.rsplit("/", 1)[-1]
@@ -257,6 +268,11 @@ def leftovers(deployment, tag_key):
         elif ":vpc-peering-connection/" in arn:
             found = ec2.describe_vpc_peering_connections(VpcPeeringConnectionIds=[resource])["VpcPeeringConnections"]
             if all(p["Status"]["Code"] in ("deleted", "rejected", "failed", "expired") for p in found):
+                gone.add(arn)
+        elif ":ecs:" in arn and ":service/" in arn:
+            cluster, name = arn.split(":service/", 1)[1].split("/", 1)
+            found = safe(ecs.describe_services, {}, cluster=cluster, services=[name]) or {}
+            if all(s.get("status") == "INACTIVE" for s in found.get("services", [])):
                 gone.add(arn)
     left["tagged"] = sorted(a for a in arns if a not in pending and a not in gone)
     left["kms_keys_pending_deletion"] = len(pending)

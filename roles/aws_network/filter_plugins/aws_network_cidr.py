@@ -25,6 +25,11 @@ def _net(value):
         return None
 
 
+def aws_network_bad_cidrs(values):
+    """The entries of a list that are not an IPv4 or IPv6 network in CIDR notation (host bits clear)."""
+    return [str(value) for value in values or [] if _net(value) is None]
+
+
 def aws_network_cidr_problems(vpcs, variable="aws_network_vpcs"):
     problems = []
     nets = {}
@@ -142,6 +147,7 @@ def aws_network_routes(table, igw_ids, nat_ids, peering_ids):
 class FilterModule:
     def filters(self):
         return {
+            "aws_network_bad_cidrs": aws_network_bad_cidrs,
             "aws_network_cidr_problems": aws_network_cidr_problems,
             "aws_network_plan": aws_network_plan,
             "aws_network_routes": aws_network_routes,
