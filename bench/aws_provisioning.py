@@ -29,8 +29,11 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bench.benchlib import changed, timed  # noqa: E402 - after the path is set
+
 HOST_VARS = ROOT / "molecule" / "aws" / "host_vars" / "localhost"
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
 # profile_tasks' summary lines: "role : task name ------ 45.04s" (a long name wraps before the dashes)
 PROFILE = re.compile(r"^(.+?)\s-{3,}\s+(\d+\.\d+)s$", re.MULTILINE)
 
@@ -77,17 +80,7 @@ def playbook(name: str, port: int, deployment: str, *extra: str) -> tuple[float,
         *extra,
         f"playbooks/{name}",
     ]  # fmt: skip
-    started = time.monotonic()
-    proc = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, text=True, check=False, timeout=3600)  # noqa: S603
-    took = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.stdout.write(proc.stdout[-5000:] + proc.stderr[-2000:])
-        sys.exit(f"{name} failed (exit {proc.returncode}) after {took:.0f} s")
-    return took, proc.stdout
-
-
-def changed(output: str) -> int:
-    return sum(int(match.group(2)) for match in RECAP.finditer(output))
+    return timed(argv, name, env=env, timeout=3600)
 
 
 def slowest(output: str) -> list[tuple[str, float]]:

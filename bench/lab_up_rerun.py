@@ -16,29 +16,18 @@ README), and takes longer.
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-RECAP = re.compile(r"^(\S+)\s+:\s+ok=\d+\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.MULTILINE)
+sys.path.insert(0, str(ROOT))
+
+from bench.benchlib import changed, timed  # noqa: E402 - after the path is set
 
 
 def lab(*args: str) -> tuple[float, str]:
     """Run ./lab with args; return its wall time and output, or stop the benchmark on failure."""
-    started = time.monotonic()
-    proc = subprocess.run(["./lab", *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=7200)
-    took = time.monotonic() - started
-    if proc.returncode != 0:
-        sys.stdout.write(proc.stdout[-4000:] + proc.stderr[-2000:])
-        sys.exit(f"./lab {' '.join(args)} failed (exit {proc.returncode}) after {took:.0f} s")
-    return took, proc.stdout
-
-
-def changed(output: str) -> int:
-    return sum(int(match.group(2)) for match in RECAP.finditer(output))
+    return timed(["./lab", *args], f"./lab {' '.join(args)}")
 
 
 def main() -> int:
