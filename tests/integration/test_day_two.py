@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.lab_docker import docker
 
 CLIENT_HOST = "pacs-lab-client"
 SETTINGS = Path("/var/lib/docker/volumes/pacs-lab-settings/_data/orthanc/orthanc.json")
@@ -50,10 +51,6 @@ def collect(reports: Path, *extra: str) -> tuple[PlaybookRun, dict]:
     run = run_playbook("playbooks/collect.yml", "-e", json.dumps({"collect_reports_dir": str(reports)}), *extra)
     latest = reports / "latest-pacs-lab.json"
     return run, (json.loads(latest.read_text()) if latest.exists() else {})
-
-
-def docker(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 @pytest.fixture(scope="module")

@@ -26,6 +26,7 @@ import pytest
 from module_utils.pacs_rest import RestTransport
 from tests.support.ansible_run import run_playbook
 from tests.support.lab_aws import lab_client
+from tests.support.lab_docker import docker
 from tests.support.synthetic_dicom import generate
 
 CLIENT_HOST = "pacs-lab-client"
@@ -45,10 +46,6 @@ for file in $(cd in && find . -name '*.dcm' | sort); do
   echo "$started $(date +%s.%N) $file $rc" >> store.log
 done
 """
-
-
-def docker(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
 
 
 def inspect(field: str) -> str:

@@ -1,0 +1,10 @@
+"""The Docker CLI as the lab's integration tests call it: output captured, never raising on failure."""
+
+from __future__ import annotations
+
+import subprocess
+
+
+def docker(*argv: str, timeout: int = 120) -> subprocess.CompletedProcess:
+    """Run `docker ARGV...`; the caller checks the return code."""
+    return subprocess.run(["docker", *argv], capture_output=True, text=True, timeout=timeout, check=False)
