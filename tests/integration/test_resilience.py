@@ -14,7 +14,6 @@ Then:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -23,15 +22,13 @@ from pathlib import Path
 
 import pytest
 
-from module_utils.pacs_rest import RestTransport
 from tests.support.ansible_run import run_playbook
-from tests.support.lab_aws import lab_client
+from tests.support.lab_admin import admin_rest
 from tests.support.lab_docker import docker
 from tests.support.synthetic_dicom import generate
 
 CLIENT_HOST = "pacs-lab-client"
 PACS_CONTAINER = "pacs-lab-pacs"
-ADMIN_URL = "https://127.0.0.1:8443"
 INSTANCES = 90
 KILL_AFTER = 30
 REMOTE = "/root/resilience"
@@ -59,12 +56,9 @@ def store_log() -> list[tuple[float, float, str, int]]:
 
 def stored_instances(study_uid: str, tmp_path: Path) -> list[str]:
     """The PACS's instance ids of the study, asked over its REST API behind the admin web's TLS and login."""
-    sm = lab_client("secretsmanager")
-    users = json.loads(sm.get_secret_value(SecretId="pacs-lab/admin-web/users")["SecretString"])["users"]
-    ca = tmp_path / "ca.crt"
-    ca.write_text(json.loads(sm.get_secret_value(SecretId="pacs-lab/pki/ca")["SecretString"])["certificate"])
-    rest = RestTransport(ADMIN_URL, ca_file=str(ca), username=users[0]["name"], password=users[0]["password"])
-    return rest.json("POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}})
+    return admin_rest(tmp_path).json(
+        "POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}}
+    )
 
 
 @pytest.fixture(scope="module")

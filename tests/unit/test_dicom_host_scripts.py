@@ -24,6 +24,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from tests.support.synthetic_dicom import generate
+
 ROOT = Path(__file__).resolve().parents[2]
 TLS_CHECK = ROOT / "roles" / "dicom_host_common" / "files" / "pacs-tls-check"
 PACS_DICOM = ROOT / "roles" / "dicom_client" / "templates" / "pacs-dicom.j2"
@@ -160,7 +162,7 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def render_pacs_dicom(dest: Path, store_port: int, query_port: int) -> Path:
+def render_pacs_dicom(dest: Path, store_port: int, query_port: int, associations: int = 2) -> Path:
     """Render the template as the role does (ansible: trim_blocks, `quote` = shlex.quote)."""
     environment = jinja2.Environment(trim_blocks=True, undefined=jinja2.StrictUndefined, autoescape=False)  # noqa: S701
     environment.filters["quote"] = shlex.quote
@@ -172,6 +174,7 @@ def render_pacs_dicom(dest: Path, store_port: int, query_port: int) -> Path:
         dicom_client_storage_local_port=store_port,
         dicom_client_query_local_port=query_port,
         dicom_client_pacs_endpoint="dimse.pacs.internal",
+        dicom_client_store_associations=associations,
     )
     dest.write_text(script)
     dest.chmod(0o755)
@@ -226,8 +229,33 @@ def pacs(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def pacs_dicom(pacs, tmp_path_factory) -> Path:
-    # Both "tunnels" lead straight to dcmqrscp here.
-    return render_pacs_dicom(tmp_path_factory.mktemp("bin") / "pacs-dicom", pacs["port"], pacs["port"])
+    # Both "tunnels" lead straight to dcmqrscp here. One association at a time: dcmqrscp's forked
+    # children can give two instances stored at once the same file name (seen as a C-MOVE failure
+    # DataSetDoesNotMatchSOPClass); the shares are tested against storescp below.
+    return render_pacs_dicom(tmp_path_factory.mktemp("bin") / "pacs-dicom", pacs["port"], pacs["port"], 1)
+
+
+@pytest.fixture
+def store_scp(tmp_path):
+    """storescp --fork on a loopback port, one file per instance (named by SOP instance UID)."""
+    port, received = _free_port(), tmp_path / "received"
+    received.mkdir()
+    log = (tmp_path / "storescp.log").open("w")
+    env = {"TCP_NODELAY": "1", "PATH": "/usr/bin:/bin"}
+    scp = subprocess.Popen(
+        ["storescp", "--fork", "-aet", "DICOOGLE-STORAGE", "-od", str(received), str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=log,
+    )
+    try:
+        _wait_answering(port, "DICOOGLE-STORAGE", scp)
+        yield {"port": port, "received": received}
+    finally:
+        scp.terminate()
+        scp.wait(timeout=10)
+        log.close()
 
 
 def run(command: Path, *args: str) -> subprocess.CompletedProcess:
@@ -318,6 +346,34 @@ def test_pacs_dicom_echo_store_find_move(pacs_dicom, pacs, tmp_path):
     sop_uids = {dicom_value(SAMPLES / name, "0008,0018") for name in ("1-01.dcm", "1-02.dcm")}
     moved = {path.name.split(".", 1)[1] for path in pacs["moved"].iterdir()}
     assert sop_uids <= moved
+
+
+@needs_dcmtk
+@pytest.mark.parametrize(("associations", "files", "opened"), [(3, 7, 3), (8, 2, 2), (1, 3, 1)])
+def test_pacs_dicom_store_shares_the_files_among_its_associations(store_scp, tmp_path, associations, files, opened):
+    script = render_pacs_dicom(tmp_path / "pacs-dicom", store_scp["port"], store_scp["port"], associations)
+    made = generate(tmp_path / "upload", files, 8 * 1024, 1, 1, seed=f"share-{associations}-{files}")
+    store = run(script, "-v", "store", str(tmp_path / "upload"))
+    assert store.returncode == 0, store.stderr
+    assert f"C-STORE of {files} file(s)" in store.stdout
+    # -v shows each storescu's log: one accepted association per share, one response per file.
+    assert store.stderr.count("I: Association Accepted") == opened
+    assert store.stderr.count("I: Received Store Response (Success)") == len(made) == files
+    assert sorted(path.name.split(".", 1)[1] for path in store_scp["received"].iterdir()) == sorted(
+        item.sop_instance_uid for item in made
+    )
+
+
+@needs_dcmtk
+def test_pacs_dicom_store_fails_when_one_association_fails(store_scp, tmp_path):
+    script = render_pacs_dicom(tmp_path / "pacs-dicom", store_scp["port"], store_scp["port"], 2)
+    generate(tmp_path / "upload", 3, 8 * 1024, 1, 1, seed="share-fail")
+    # A file named on the command line is always sent: the second share's association fails on it.
+    (tmp_path / "upload" / "zz-not-dicom.dcm").write_text("not DICOM\n")
+    files = sorted(str(path) for path in (tmp_path / "upload").rglob("*.dcm"))
+    store = run(script, "store", *files)
+    assert store.returncode == 1
+    assert "3 of 4 file(s) stored" in store.stderr
 
 
 @needs_dcmtk
