@@ -55,6 +55,12 @@ CASES = {
         ["1-16 characters", "letters, digits"],
     ),
     "port out of range": ({"pacs_port_storage_tls": 70000}, "aws_network ports", ["between 1 and 65535"]),
+    "async timeout too short": ({"aws_network_async_timeout": 5}, "aws_network_async_timeout", ["at least 60 seconds"]),
+    "no store association": (
+        {"dicom_client_store_associations": 0},
+        "dicom_client_store_associations",
+        ["number of associations 1-8"],
+    ),
     "storage node port 0": (
         {"pacs_storage_node_tls_port": 0},
         "aws_network_port_storage_node_tls",

@@ -181,6 +181,11 @@ def render_pacs_dicom(dest: Path, store_port: int, query_port: int, associations
     return dest
 
 
+def _start_scp(argv: list[str], cwd: Path, log) -> subprocess.Popen:
+    """Start a dcmtk SCP in cwd, its output in log (TCP_NODELAY as pacs-dicom sets it)."""
+    return subprocess.Popen(argv, cwd=cwd, env={"TCP_NODELAY": "1", "PATH": "/usr/bin:/bin"}, stdout=log, stderr=log)
+
+
 def _wait_answering(port: int, aet: str, process: subprocess.Popen) -> None:
     """Wait for a C-ECHO to succeed (a bare TCP probe is an error to dcmqrscp)."""
     for _ in range(100):
@@ -206,16 +211,10 @@ def pacs(tmp_path_factory):
         "VendorTable BEGIN\nVendorTable END\n"
         f"AETable BEGIN\nDICOOGLE-STORAGE {base / 'db'} RW (200, 1024mb) ANY\nAETable END\n"
     )
-    env = {"TCP_NODELAY": "1", "PATH": "/usr/bin:/bin"}
     log = (base / "scp.log").open("w")
-    engine = subprocess.Popen(["dcmqrscp", "-c", str(config)], cwd=base, env=env, stdout=log, stderr=log)
-    destination = subprocess.Popen(
-        ["storescp", "-aet", "STORAGE-NODE", "-od", str(base / "moved"), str(dest_port)],
-        cwd=base,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    engine = _start_scp(["dcmqrscp", "-c", str(config)], base, log)
+    moved = base / "moved"
+    destination = _start_scp(["storescp", "-aet", "STORAGE-NODE", "-od", str(moved), str(dest_port)], base, log)
     try:
         _wait_answering(qr_port, "DICOOGLE-STORAGE", engine)
         _wait_answering(dest_port, "STORAGE-NODE", destination)
@@ -241,14 +240,7 @@ def store_scp(tmp_path):
     port, received = _free_port(), tmp_path / "received"
     received.mkdir()
     log = (tmp_path / "storescp.log").open("w")
-    env = {"TCP_NODELAY": "1", "PATH": "/usr/bin:/bin"}
-    scp = subprocess.Popen(
-        ["storescp", "--fork", "-aet", "DICOOGLE-STORAGE", "-od", str(received), str(port)],
-        cwd=tmp_path,
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
+    scp = _start_scp(["storescp", "--fork", "-aet", "DICOOGLE-STORAGE", "-od", str(received), str(port)], tmp_path, log)
     try:
         _wait_answering(port, "DICOOGLE-STORAGE", scp)
         yield {"port": port, "received": received}

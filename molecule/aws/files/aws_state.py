@@ -127,9 +127,13 @@ def network_state(deployment, tag_key):
     flow_logs = (
         ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": vpc_ids}])["FlowLogs"] if vpc_ids else []
     )
+    route_tables = ec2.describe_route_tables(Filters=flt)["RouteTables"]
     return {
         "vpcs": {tags_dict(v.get("Tags")).get("Name", v["VpcId"]): v["CidrBlock"] for v in vpcs},
         "subnets": len(ec2.describe_subnets(Filters=flt)["Subnets"]),
+        # By name, so that one made twice (two runs at once) shows.
+        "route_tables": sorted(tags_dict(t.get("Tags")).get("Name", t["RouteTableId"]) for t in route_tables),
+        "security_groups": sorted(group["GroupName"] for group in groups),
         "security_groups_open_to_world": open_world,
         "ingress": ingress,
         "peerings": sorted(
