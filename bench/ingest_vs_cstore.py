@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,17 +32,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.ansible_run import run_playbook  # noqa: E402 - after the path is set
+from bench.benchlib import run  # noqa: E402 - after the path is set
+from tests.support.ansible_run import run_playbook  # noqa: E402
 from tests.support.synthetic_dicom import generate  # noqa: E402
 
 CLIENT_HOST = "pacs-lab-client"
-
-
-def run(*argv: str, timeout: int = 7200) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        sys.exit(f"{' '.join(argv)} failed (exit {proc.returncode}):\n{proc.stdout[-3000:]}{proc.stderr[-2000:]}")
-    return proc
 
 
 def rate(files: int, size: int, seconds: float) -> str:

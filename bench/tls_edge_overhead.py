@@ -39,7 +39,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.support.lab_admin import admin_rest  # noqa: E402 - after the path is set
+from bench.benchlib import run as bench_run  # noqa: E402 - after the path is set
+from tests.support.lab_admin import admin_rest  # noqa: E402
 from tests.support.synthetic_dicom import generate  # noqa: E402
 
 CLIENT_HOST = "pacs-lab-client"
@@ -53,12 +54,8 @@ PACS_PORT, TUNNEL_PORT = int(NAMES["pacs_port_storage"]), int(NAMES["pacs_port_s
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def run(*argv: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
-    if proc.returncode != 0:
-        output = proc.stdout[-2000:] + proc.stderr[-2000:]
-        sys.exit(f"{' '.join(argv[:6])} ... failed (exit {proc.returncode}):\n{output}")
-    return proc
+def run(*argv: str) -> subprocess.CompletedProcess:
+    return bench_run(*argv, timeout=900)
 
 
 def host_pid(container: str) -> int:
