@@ -31,7 +31,9 @@ DOCUMENTATION = """
 """
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-_NOISE = re.compile(r"^(Removing intermediate container|\s*---> |Step \d+/\d+ :|Reading package lists|Building dependency tree)")
+_NOISE = re.compile(
+    r"^(Removing intermediate container|\s*---> |Step \d+/\d+ :|Reading package lists|Building dependency tree)"
+)
 _MAX = 600
 
 

@@ -80,6 +80,15 @@ def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
     assert set(report["hosts"]) == {"pacs-lab-client", "pacs-lab-storage"}
     assert all(host["ghostunnel"].startswith("rev v1.8.4") for host in report["hosts"].values())
     assert all(stamp["match"] for stamps in report["stamps"].values() for stamp in stamps)
+    # Each image's Debian packages, as its label records them, and none behind the archive.
+    # (pacs-lab-task only holds the namespace: the base image, no package of its own.)
+    for container in report["containers"]:
+        if container["name"] == "pacs-lab-task":
+            continue
+        assert container["debian_packages"], container["name"]
+        assert container["debian_behind"] == [], container
+    nginx = next(c for c in report["containers"] if c["name"] == "pacs-lab-nginx")
+    assert re.search(r"(^| )nginx-light=1\.22\.1-\S+", nginx["debian_packages"]), nginx
     markdown = (reports / "latest-pacs-lab.md").read_text()
     assert "## Drift\n\nNone" in markdown and "| storage node |" in markdown
     assert "COLLECT no drift" in run.output
@@ -139,11 +148,78 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
         assert re.search(rf'^\+\s+"Port": {port},?$', check.output, re.MULTILINE), check.report()
         assert SETTINGS.read_text() == edited, "--check changed the settings"
 
+        # Untagged (the container keeps it until replaced): the engine's image list is part of the stamp too.
+        assert docker("rmi", "--force", behind_ref).returncode == 0
         applied = run_playbook("playbooks/reconfigure.yml")
         assert applied.returncode == 0, applied.report()
         assert SETTINGS.read_text() == original
     finally:
         if SETTINGS.read_text() == edited:
             SETTINGS.write_text(original)
+    clean, report = collect(reports)
+    assert clean.returncode == 0 and report["drift"] == [], clean.report()
+
+
+def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_current_one_out(reports):
+    # An nginx image as a build of an earlier day left it: the same image, labelled with an older
+    # revision of nginx-light than the archive offers now. The lab's task runs it (lab_task.yml with
+    # the refs given), collect must call it behind the archive, and reconfigure must put the image
+    # of today's resolution back.
+    running = {
+        name: json.loads(docker("inspect", f"pacs-lab-{name}").stdout)[0] for name in ("pacs", "nginx", "edge-store")
+    }
+    refs = {
+        "pacs": running["pacs"]["Config"]["Image"],
+        "nginx": running["nginx"]["Config"]["Image"],
+        "ghostunnel": running["edge-store"]["Config"]["Image"],
+    }
+    labels = running["nginx"]["Config"]["Labels"]
+    packages = dict(item.split("=", 1) for item in labels["io.pacs.debian.packages"].split())
+    current = packages["nginx-light"]
+    older = current.rsplit("-", 1)[0] + "-0"
+    packages["nginx-light"] = older
+    old_label = " ".join(f"{name}={version}" for name, version in sorted(packages.items()))
+    behind_ref = refs["nginx"].rsplit(":", 1)[0] + ":behind-archive-test"
+    build = subprocess.run(
+        ["docker", "build", "--quiet", "--tag", behind_ref, "--label", f"io.pacs.debian.packages={old_label}", "-"],
+        input=f"FROM {refs['nginx']}\n",
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    # Not pushed: the registry's tags are part of the images' converge stamp.
+    try:
+        engine = running["pacs"]["Config"]["Labels"]["io.pacs.engine"]
+        old_task = run_playbook(
+            "playbooks/lab_task.yml",
+            "-e",
+            json.dumps(
+                {
+                    "container_images_refs": {**refs, "nginx": behind_ref},
+                    "container_images_pacs_engine_effective": engine,
+                }
+            ),
+        )
+        assert old_task.returncode == 0, old_task.report()
+        drifted, report = collect(reports)
+        assert drifted.returncode == 2, drifted.report()
+        behind = [item for item in report["drift"] if "behind the Debian archive" in item["what"]]
+        assert len(behind) == 1 and behind[0]["where"].startswith("container nginx"), report["drift"]
+        assert f"nginx-light {older} -> {current}" in behind[0]["what"], behind[0]
+        nginx = next(c for c in report["containers"] if c["name"] == "pacs-lab-nginx")
+        assert nginx["debian_behind"] == [f"nginx-light {older} -> {current}"], nginx
+        assert "BEHIND the archive: nginx-light" in (reports / "latest-pacs-lab.md").read_text()
+
+        # Untagged (the container keeps it until replaced): the engine's image list is part of the stamp too.
+        assert docker("rmi", "--force", behind_ref).returncode == 0
+        applied = run_playbook("playbooks/reconfigure.yml")
+        assert applied.returncode == 0, applied.report()
+        assert json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == refs["nginx"]
+    finally:
+        if json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == behind_ref:
+            run_playbook("playbooks/lab_task.yml", "-e", json.dumps({"container_images_refs": refs}))
+        docker("rmi", "--force", behind_ref)
     clean, report = collect(reports)
     assert clean.returncode == 0 and report["drift"] == [], clean.report()

@@ -13,6 +13,7 @@ Before the second run a file on the storage node is edited by hand. The second r
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 import subprocess
@@ -24,8 +25,25 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.ansible_run import ROOT, PlaybookRun, run_playbook
 from tests.support.lab_aws import lab_client
+
+_DEBIAN = importlib.util.spec_from_file_location(
+    "container_images_debian", ROOT / "roles" / "container_images" / "filter_plugins" / "container_images_debian.py"
+)
+debian = importlib.util.module_from_spec(_DEBIAN)
+_DEBIAN.loader.exec_module(debian)
+
+
+class _DebianVersion:
+    """Sort key: Debian's version order (the role's own comparison, checked against dpkg in tests/unit)."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+
+    def __lt__(self, other: _DebianVersion) -> bool:
+        return debian.debian_version_compare(self.version, other.version) < 0
+
 
 DEPLOYMENT = "pacs-lab"
 REGISTRY = "127.0.0.1:5001"
@@ -225,3 +243,55 @@ def test_image_runs_as_non_root_and_carries_version_labels(site_runs, image):
         ["docker", "run", "--rm", "--entrypoint", "id", ref, "-u"], check=True, capture_output=True, text=True
     ).stdout.strip()
     assert uid != "0"
+    # Every Debian package the build installed is recorded, package=version, and is what dpkg says.
+    recorded = dict(item.split("=", 1) for item in labels["io.pacs.debian.packages"].split())
+    installed = subprocess.run(
+        ["docker", "run", "--rm", "--entrypoint", "dpkg-query", ref, "-W", "-f=${Package} ${Version}\\n"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    dpkg = dict(line.split(" ", 1) for line in installed.splitlines())
+    assert recorded, f"{image}: no package recorded (the base image's pending upgrades at least)"
+    assert {name: dpkg.get(name) for name in recorded} == recorded
+
+
+def _archive_versions(package: str) -> list[str]:
+    """What the Debian archive offers of package now, as apt-cache madison in the lab's base image says."""
+    madison = subprocess.run(
+        [
+            "docker",
+            "run",
+            "--rm",
+            "pacs-lab/debian:bookworm",
+            "sh",
+            "-c",
+            f"apt-get -qq update >/dev/null && apt-cache madison {package}",
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    ).stdout
+    return [line.split("|")[1].strip() for line in madison.splitlines() if line.count("|") >= 2]
+
+
+def test_an_unavailable_pinned_revision_builds_with_the_newest_of_its_upstream_version(site_runs):
+    # The project's default nginx pin is the revision Debian replaced on 2026-12-05 (deb12u11): the
+    # mirror no longer has it, and the build that asked for it exactly failed on every fresh machine.
+    pin = "1.22.1-9+deb12u11"
+    defaults = (ROOT / "roles" / "container_images" / "defaults" / "main.yml").read_text()
+    assert f"container_images_nginx_version: {pin}" in defaults
+    offered = _archive_versions("nginx-light")
+    assert pin not in offered, f"the archive offers {pin} again: this test no longer proves anything ({offered})"
+    newest = max((v for v in offered if v.startswith("1.22.1-")), key=_DebianVersion)
+    labels = json.loads(
+        subprocess.run(
+            ["docker", "inspect", "--format={{json .Config.Labels}}", f"{DEPLOYMENT}-nginx"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
+    assert f"nginx-light={newest}" in labels["io.pacs.debian.packages"].split(), labels
+    assert labels["org.opencontainers.image.version"] == newest

@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (apt output lines kept whole)
 """The container_images role's Debian version filters (plain Python, and dpkg to check the comparison)."""
 
 from __future__ import annotations
@@ -96,7 +97,10 @@ def test_stage_pins_and_the_simulation_arguments():
     specs = {
         "nginx": {"DEBIAN_PACKAGES": [["nginx-light", "1.22.1-9+deb12u11"]]},
         "ghostunnel": {"DEBIAN_PACKAGES": []},
-        "pacs-dicoogle": {"UNPACK_DEBIAN_PACKAGES": [["unzip", "6.0-28"]], "DEBIAN_PACKAGES": [["openjdk-17-jre-headless", "17.0.*"]]},
+        "pacs-dicoogle": {
+            "UNPACK_DEBIAN_PACKAGES": [["unzip", "6.0-28"]],
+            "DEBIAN_PACKAGES": [["openjdk-17-jre-headless", "17.0.*"]],
+        },
     }
     stages = debian.container_images_debian_stage_pins(specs)
     assert list(stages) == [
@@ -105,7 +109,11 @@ def test_stage_pins_and_the_simulation_arguments():
         "pacs-dicoogle/DEBIAN_PACKAGES",
         "pacs-dicoogle/UNPACK_DEBIAN_PACKAGES",
     ]
-    versions = {"nginx-light": "1.22.1-9+deb12u12", "unzip": "6.0-28+deb12u1", "openjdk-17-jre-headless": "17.0.21.1+2-1~deb12u1"}
+    versions = {
+        "nginx-light": "1.22.1-9+deb12u12",
+        "unzip": "6.0-28+deb12u1",
+        "openjdk-17-jre-headless": "17.0.21.1+2-1~deb12u1",
+    }
     assert debian.container_images_debian_stage_argv(stages, versions) == [
         "ghostunnel/DEBIAN_PACKAGES|",
         "nginx/DEBIAN_PACKAGES|nginx-light=1.22.1-9+deb12u12",

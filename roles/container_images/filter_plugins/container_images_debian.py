@@ -201,7 +201,9 @@ def container_images_debian_stage_argv(stage_pins, versions):
 
 def container_images_debian_stage_packages(simulation):
     return {
-        stage: " ".join(f"{name}={version}" for name, version in sorted(container_images_debian_transaction(text).items()))
+        stage: " ".join(
+            f"{name}={version}" for name, version in sorted(container_images_debian_transaction(text).items())
+        )
         for stage, text in container_images_debian_sections(simulation).items()
     }
 
