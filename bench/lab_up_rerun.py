@@ -23,23 +23,13 @@ ghostunnel (see the README), and takes longer.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
-import subprocess
 import sys
 from pathlib import Path
-
-import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.benchlib import changed, timed  # noqa: E402 - after the path is set
-
-LAB = yaml.safe_load((ROOT / "group_vars" / "all" / "lab_services.yml").read_text())
-# The lab registry's storage: {{ lab_services_registry_data_dir }}/data, with lab_services_registry_data_dir
-# "{{ lab_state_dir }}/registry" (group_vars/all/setup.yml) and lab_state_dir the checkout's .lab.
-REGISTRY_STORAGE = ROOT / ".lab" / "registry" / "data"
 
 
 def lab(*args: str) -> tuple[float, str]:
@@ -49,21 +39,8 @@ def lab(*args: str) -> tuple[float, str]:
 
 def make_cold() -> None:
     """Leave nothing of the lab: its containers, volumes, images, build cache and registry data."""
-    lab("down", "-e", "lab_down_purge=true")
-    path = f"{ROOT / '.venv' / 'bin'}:{os.environ['PATH']}"
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), PATH=path)
-    timed(["ansible-playbook", "playbooks/setup.yml"], "playbooks/setup.yml (to start the Docker engine)", env=env)
-    registry = f"127.0.0.1:{LAB['lab_registry_port']}/"
-    listed = subprocess.run(
-        ["docker", "images", "--format", "{{.Repository}}:{{.Tag}}"], capture_output=True, text=True, check=True
-    ).stdout.split()
-    built = [ref for ref in listed if ref.removeprefix(registry).startswith("pacs-lab/")]
-    if built:
-        timed(["docker", "image", "rm", *built], f"docker image rm {' '.join(built)}")
-    timed(["docker", "builder", "prune", "--all", "--force"], "docker builder prune")
-    lab("down")
-    shutil.rmtree(REGISTRY_STORAGE, ignore_errors=True)
-    print(f"cold: removed {len(built)} images ({', '.join(built)}), the build cache and the registry's data")
+    lab("down", "-e", "lab_down_cold=true")
+    print("cold: ./lab down -e lab_down_cold=true (images, build cache, registry data, build contexts removed)")
 
 
 def main() -> int:

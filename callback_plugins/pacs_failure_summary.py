@@ -32,7 +32,8 @@ DOCUMENTATION = """
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _NOISE = re.compile(
-    r"^(Removing intermediate container|\s*---> |Step \d+/\d+ :|Reading package lists|Building dependency tree)"
+    r"^(\+|Removing intermediate container.*|\s*---> .*|Step \d+/\d+ :.*|Reading package lists.*"
+    r"|Building dependency tree.*)$"
 )
 _MAX = 600
 
@@ -66,10 +67,13 @@ def failure_cause(result: dict) -> str:
     message = _clean(result.get("msg") or "")
     tail = _log_tail(message)
     if tail:
-        message = message[: message.find(", logs: [")] if ", logs: [" in message else message
-        first = message.splitlines()[0] if message else ""
-        head = first if len(first) <= 200 else first[:200] + " ..."
-        return head + "\n  last lines of the log:\n    " + "\n    ".join(tail)
+        # "Error building <image> - code: N, message: The command '<the whole RUN line>' returned a
+        # non-zero code: N, logs: [...]": the image, the step's exit code, then the log's end.
+        head = message.split(", message:", 1)[0]
+        code = re.search(r"returned a non-zero code: \d+", message)
+        if code:
+            head += f" (the build step {code.group(0)})"
+        return head + "\n  last lines of the build log:\n    " + "\n    ".join(tail)
     lines = [message] if message else []
     for key in ("stderr", "stdout"):
         if result.get(key) and (not message or message.startswith("non-zero return code")):

@@ -85,10 +85,21 @@ def parse_recap(output: str) -> dict[str, dict[str, int]]:
     return totals
 
 
-def run_playbook(playbook: str, *extra: str, inventory: str = "inventories/lab", timeout: int = 1800) -> PlaybookRun:
-    """Run a playbook of the project with the project's ansible.cfg; never raises on failure."""
+def run_playbook(
+    playbook: str, *extra: str, inventory: str = "inventories/lab", timeout: int = 1800, env: dict | None = None
+) -> PlaybookRun:
+    """Run a playbook of the project with the project's ansible.cfg; never raises on failure.
+
+    env: variables added to the environment (e.g. {"PACS_MITOGEN": "0"}).
+    """
     args = ["ansible-playbook", "-i", inventory, playbook, *extra]
-    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_NOCOLOR="1",
+        ANSIBLE_FORCE_COLOR="0",
+        **(env or {}),
+    )
     started = time.monotonic()
     proc = subprocess.run(
         args,
