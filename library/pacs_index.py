@@ -54,7 +54,7 @@ options:
     type: str
   uri:
     description:
-      - URI Dicoogle indexes, as Dicoogle sees it (C(file:/var/lib/dicoogle/images/froms3/)).
+      - URI Dicoogle indexes, as Dicoogle sees it (C(file:/srv/pacs/images/froms3/)).
       - Required for C(dicoogle).
     type: str
   path:
@@ -112,7 +112,7 @@ EXAMPLES = r"""
     engine: dicoogle
     url: https://127.0.0.1:8443
     ca_path: /etc/pacs/ca.crt
-    uri: file:/var/lib/dicoogle/images/froms3/
+    uri: file:/srv/pacs/images/froms3/
     study_uids: "{{ upload.studies }}"
 
 - name: Import the landed folder (Orthanc)

@@ -303,7 +303,7 @@ class DicoogleClient:
         return poll(probe, done, timeout, first_delay=poll_interval, sleep=self.sleep)
 
     def index(self, source, *, wait=True, timeout=3600, poll_interval=1.0, close=True):
-        """Index the URI `source` (e.g. file:/var/lib/dicoogle/images/froms3/) and wait for its tasks."""
+        """Index the URI `source` (e.g. file:/srv/pacs/images/froms3/) and wait for its tasks."""
         if self.token is None:
             self.login()
         tasks = self.start_index(source, plugin=self.provider)

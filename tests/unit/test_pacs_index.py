@@ -25,7 +25,7 @@ def dicoogle_args(server, **extra):
     base = {
         "engine": "dicoogle",
         "url": server.base_url,
-        "uri": "file:/var/lib/dicoogle/images/froms3/",
+        "uri": "file:/srv/pacs/images/froms3/",
         "dicoogle_username": "dicoogle",
         "dicoogle_password": DEFAULT_PASSWORD,
         "poll_interval": 0.01,

@@ -91,7 +91,7 @@ def test_an_ingest_sends_only_what_the_spec_declares(spec):
     fake = FakeDicoogle()
     with fake_server(fake) as server:
         client = client_for(server, login="dicoogle", password=DEFAULT_PASSWORD)
-        result = client.index("file:/var/lib/dicoogle/images/froms3/", timeout=10, poll_interval=0.01)
+        result = client.index("file:/srv/pacs/images/froms3/", timeout=10, poll_interval=0.01)
         client.search('StudyInstanceUID:"1.2.3"', dim=True)
         found, missing = client.find_studies(["1.2.3", "9.9.9"])
     problems = [
@@ -106,7 +106,7 @@ def test_an_ingest_sends_only_what_the_spec_declares(spec):
     # The token from the login goes with the later calls, the index URI as given.
     index_call = next(s for s in server.seen if s.path == "/management/tasks/index")
     assert index_call.headers.get("Authorization") == "tok-123"
-    assert dict(index_call.query) == {"uri": "file:/var/lib/dicoogle/images/froms3/", "plugin": "lucene"}
+    assert dict(index_call.query) == {"uri": "file:/srv/pacs/images/froms3/", "plugin": "lucene"}
 
 
 def test_several_uris_repeat_the_uri_parameter(spec):

@@ -389,6 +389,29 @@ def pacs_settings_sha512_crypt(password, salt, rounds=5000) -> str:
     return f"{prefix}{salt}${encoded}"
 
 
+_BCRYPT_ALPHABET = "./ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+_BASE64_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def pacs_settings_dicoogle_bcrypt(password, salt_seed, rounds=10) -> str:
+    """Dicoogle's users.xml hash of password: bcrypt ($2b$), as Dicoogle checks it.
+
+    Dicoogle runs a password longer than bcrypt's 72 bytes through SHA-512 first (the raw 64-byte
+    digest is then hashed). The 16 salt bytes are the first of SHA-256(salt_seed), so the same
+    password and seed give the same hash (an unchanged users file on a rerun).
+    """
+    import base64
+
+    import bcrypt
+
+    secret = str(password).encode("utf-8")
+    if len(secret) > 72:
+        secret = hashlib.sha512(secret).digest()
+    salt = base64.b64encode(hashlib.sha256(str(salt_seed).encode("utf-8")).digest()[:16]).decode("ascii")[:22]
+    salt = salt.translate(str.maketrans(_BASE64_ALPHABET, _BCRYPT_ALPHABET))
+    return bcrypt.hashpw(secret, f"$2b${int(rounds):02d}${salt}".encode("ascii")).decode("ascii")
+
+
 class FilterModule:
     """The role's filters."""
 
@@ -397,4 +420,5 @@ class FilterModule:
             "pacs_settings_problems": pacs_settings_problems,
             "pacs_settings_orthanc_modalities": pacs_settings_orthanc_modalities,
             "pacs_settings_sha512_crypt": pacs_settings_sha512_crypt,
+            "pacs_settings_dicoogle_bcrypt": pacs_settings_dicoogle_bcrypt,
         }
