@@ -11,7 +11,8 @@
 #   lane 1a: yamllint, ansible-lint, ruff, syntax-check (beside set-up)
 #   lane 1b: pytest-unit (files, throw-away containers, moto in-process or on
 #            a port of its own)
-#   lane 2:  pytest-integration (the lab itself: site.yml twice, smoke, set-up)
+#   lane 2:  pytest-integration (the lab itself, on Orthanc: site.yml twice, smoke, set-up),
+#            then pytest-dicoogle (the lab on the real Dicoogle, when an archive is supplied)
 #   lane 3:  molecule (its own deployment name in the lab's moto)
 # Lanes 1a and 1b run niced: they fill the CPU that set-up and the two serial
 # lanes (one Ansible run after another) leave idle instead of slowing them.
@@ -144,8 +145,26 @@ lane_1b() {
   gate 5 pytest-unit pytest -q -rs --durations=15 -n auto --dist loadfile tests/unit
 }
 
+# The Dicoogle gate: the real Dicoogle from a supplied archive (the
+# environment's PACS_DICOOGLE_ARCHIVE, _SHA256, _VERSION; .ci/run gives it
+# when the reference Dicoogle build is beside the checkout): the main job
+# twice with its smoke checks, and tests/integration/test_dicoogle.py. Without
+# an archive it is NOT RUN, said loudly and in the summary.
+dicoogle_gate() {
+  if [ -z "${PACS_DICOOGLE_ARCHIVE:-}" ]; then
+    printf '\033[1;33mNOT RUN: the Dicoogle gate: no Dicoogle archive (PACS_DICOOGLE_ARCHIVE unset); the lab was tested on the Orthanc fallback only\033[0m\n'
+    echo "NOT RUN  pytest-dicoogle: no Dicoogle archive (PACS_DICOOGLE_ARCHIVE unset)" >>"$LOG_DIR/not-run.txt"
+    return 0
+  fi
+  pytest -q -rs --durations=10 tests/integration/test_dicoogle.py tests/integration/test_site.py
+}
+
 lane_2() {
-  gate 6 pytest-integration pytest -q -rs --durations=15 tests/integration
+  # The main integration gate runs the lab on Orthanc, whatever the caller
+  # supplied; the Dicoogle gate after it switches the lab to Dicoogle.
+  gate 6 pytest-integration env -u PACS_DICOOGLE_ARCHIVE -u PACS_DICOOGLE_ARCHIVE_SHA256 -u PACS_DICOOGLE_VERSION \
+    pytest -q -rs --durations=15 tests/integration
+  gate 8 pytest-dicoogle dicoogle_gate
 }
 
 lane_3() {
@@ -161,7 +180,7 @@ niced() {
 
 # How many gates the lanes above run, set-up included: the summary checks
 # every one reported.
-GATE_COUNT=8
+GATE_COUNT=9
 
 # setup_gate: set-up as gate 0; setup_ok=0 when it failed.
 setup_ok=1

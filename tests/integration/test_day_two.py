@@ -27,7 +27,7 @@ from tests.support.lab_docker import docker
 
 CLIENT_HOST = "pacs-lab-client"
 SETTINGS = Path("/var/lib/docker/volumes/pacs-lab-settings/_data/orthanc/orthanc.json")
-CT_FILE = sorted((Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom").glob("*.dcm"))[0]
+CT_FILE = sorted((Path(__file__).resolve().parents[2] / "data" / "dicom").glob("*.dcm"))[0]
 STORAGE_NODE_AET = "STORAGE-NODE"
 TLS_PORTS = {"admin web", "DIMSE edge, storage", "DIMSE edge, query/retrieve", "storage node"}
 

@@ -23,7 +23,7 @@ from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.lab_aws import lab_client
 from tests.support.synthetic_dicom import Instance, generate
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 CLIENT_HOST = "pacs-lab-client"
 STORAGE_HOST = "pacs-lab-storage"
 STORAGE_DIR = "/var/lib/dicom-storage"

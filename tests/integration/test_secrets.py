@@ -21,7 +21,7 @@ from tests.support.ansible_run import run_playbook
 from tests.support.lab_aws import lab_client
 
 ROOT = Path(__file__).resolve().parents[2]
-CT_DIR = ROOT.parent / "shared" / "data" / "dicom"
+CT_DIR = ROOT / "data" / "dicom"
 DEPLOYMENT = "pacs-lab"
 
 

@@ -1,4 +1,4 @@
-"""dicom_file_digest on the real CT files of ../shared/data/dicom and on broken input."""
+"""dicom_file_digest on the real CT files of data/dicom and on broken input."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from library.dicom_file_digest import digest_paths
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 
 
 @pytest.fixture

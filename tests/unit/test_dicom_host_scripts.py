@@ -29,7 +29,7 @@ from tests.support.synthetic_dicom import generate
 ROOT = Path(__file__).resolve().parents[2]
 TLS_CHECK = ROOT / "roles" / "dicom_host_common" / "files" / "pacs-tls-check"
 PACS_DICOM = ROOT / "roles" / "dicom_client" / "templates" / "pacs-dicom.j2"
-SAMPLES = ROOT.parent / "shared" / "data" / "dicom"
+SAMPLES = ROOT / "data" / "dicom"
 NOW = datetime.datetime.now(datetime.UTC)
 
 needs_openssl = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is not installed")

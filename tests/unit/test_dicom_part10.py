@@ -13,7 +13,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, Imp
 from module_utils.dicom_part10 import NotDicomError, inspect
 from tests.support.synthetic_dicom import generate
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 
 
 def real_ct():

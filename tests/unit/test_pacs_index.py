@@ -17,7 +17,7 @@ from tests.support.fake_http import fake_server
 from tests.support.module_runner import ok, run_module
 from tests.support.synthetic_dicom import generate
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 needs_orthanc = pytest.mark.skipif(not orthanc_container.available(), reason="Docker or the lab's images missing")
 
 

@@ -16,7 +16,7 @@ from tests.support import orthanc_container
 from tests.support.synthetic_dicom import generate
 from tests.support.testpki import TestCA
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 WRONG = "not-the-password"  # noqa: S105
 
 pytestmark = pytest.mark.skipif(

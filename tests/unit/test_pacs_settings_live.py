@@ -32,7 +32,7 @@ from tests.support.check_images import (
 )
 from tests.unit.test_pacs_settings_render import ADMIN_PASSWORD, ADMIN_USER, ADMIN_USERS, GLOBALS, render
 
-SAMPLE_DICOM = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom" / "1-01.dcm"
+SAMPLE_DICOM = Path(__file__).resolve().parents[2] / "data" / "dicom" / "1-01.dcm"
 
 
 @pytest.fixture(scope="module")

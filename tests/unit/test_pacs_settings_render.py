@@ -1,9 +1,10 @@
 """Role pacs_settings, run for real through tests/playbooks/render_pacs_settings.yml.
 
 The inventory (inventories/lab and group_vars/all/pacs.yml) is the source of every value; the
-rendered Dicoogle server.xml is compared with Dicoogle's own settings fixtures in
-../shared/reference/dicoogle/. nginx and Orthanc are run on the rendered files in
-test_pacs_settings_live.py.
+rendered Dicoogle server.xml is compared with the element paths Dicoogle's settings reader knows, per
+release (tests/fixtures/dicoogle/server_xml_paths.yml, written down by the project from Dicoogle's own
+settings fixtures). nginx and Orthanc are run on the rendered files in test_pacs_settings_live.py; the
+real Dicoogle reads them in tests/integration/test_dicoogle.py.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.support.ansible_run import PlaybookRun
 from tests.support.settings_render import Render, copy_of, refuse_cases, render_into
 
 ROOT = Path(__file__).resolve().parents[2]
-DICOOGLE_REFERENCE = ROOT.parent / "shared" / "reference" / "dicoogle"
+DICOOGLE_PATHS = yaml.safe_load((ROOT / "tests" / "fixtures" / "dicoogle" / "server_xml_paths.yml").read_text())
 GLOBALS = yaml.safe_load((ROOT / "group_vars" / "all" / "pacs.yml").read_text())
 # A fresh password per test session, so that a leak cannot hide behind a known value.
 ADMIN_PASSWORD = "Pw-" + secrets.token_hex(16)
@@ -33,7 +34,11 @@ UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
 # Attributes Dicoogle's settings classes define that its 3.5.1 test fixture happens not to use:
 # StorageImpl (dicoogle/dicoogle @ 3.5.1, core/settings/part/StorageImpl.java) has the same
 # `hostname` attribute as web-server and query-retrieve.
-KNOWN_BEYOND_FIXTURE = {"3.5.1": {"config/dicom-services/storage@hostname"}, "3.4.1": set()}
+KNOWN_BEYOND_FIXTURE = {
+    "3.5.1": {"config/dicom-services/storage@hostname"},
+    "3.4.2": {"config/dicom-services/storage@hostname"},
+    "3.4.1": set(),
+}
 
 
 ADMIN_USERS = {"pacs_admin_users": [{"name": ADMIN_USER, "password": ADMIN_PASSWORD}]}
@@ -80,7 +85,7 @@ def orthanc(orthanc_render) -> Path:
 @pytest.fixture(scope="module")
 def dicoogle_by_version(settings_render, dicoogle) -> dict[str, Path]:
     by_version = {"3.5.1": dicoogle}
-    for version in ("3.4.1", "3.5.0"):
+    for version in ("3.4.1", "3.4.2", "3.5.0"):
         by_version[version] = settings_render(
             ADMIN_USERS, "-e", "pacs_engine=dicoogle", "-e", f"pacs_dicoogle_version={version}"
         ).dest
@@ -99,15 +104,11 @@ def server_xml(dest: Path) -> ET.Element:
 # --- Dicoogle -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("version", ["3.5.1", "3.4.1"])
-def test_server_xml_uses_only_what_dicoogles_fixture_of_that_release_uses(dicoogle_by_version, version):
-    fixture_file = DICOOGLE_REFERENCE / f"{version}_test-config-new.xml"
-    if not fixture_file.exists():
-        pytest.skip(f"Dicoogle's fixture {fixture_file} is not available")
-    fixture = parse_xml(fixture_file)
+@pytest.mark.parametrize("version", ["3.5.1", "3.4.2", "3.4.1"])
+def test_server_xml_uses_only_what_dicoogles_settings_of_that_release_know(dicoogle_by_version, version):
     ours = server_xml(dicoogle_by_version[version])
-    assert ours.tag == fixture.tag == "config"
-    invented = xml_paths(ours) - xml_paths(fixture) - KNOWN_BEYOND_FIXTURE[version]
+    assert ours.tag == "config"
+    invented = xml_paths(ours) - set(DICOOGLE_PATHS[version]) - KNOWN_BEYOND_FIXTURE[version]
     assert not invented, f"not in Dicoogle {version}'s own settings: {sorted(invented)}"
 
 
@@ -199,7 +200,9 @@ def test_server_xml_values_are_the_inventorys(dicoogle):
     ]
 
 
-def test_hostname_attributes_only_from_dicoogle_3_5_0(dicoogle_by_version):
+def test_hostname_attributes_from_3_4_2_and_support_wsi_from_3_5_0(dicoogle_by_version):
+    # 3.4.2 (Dicoogle's sources of March 2025, the lab's archive) binds its ports but refuses
+    # support-wsi: the JVM exits on an unknown element.
     for version, dest in dicoogle_by_version.items():
         root = server_xml(dest)
         servers = [
@@ -208,12 +211,21 @@ def test_hostname_attributes_only_from_dicoogle_3_5_0(dicoogle_by_version):
             root.find("dicom-services/query-retrieve"),
         ]
         hostnames = [server.get("hostname") for server in servers]
-        if version == "3.4.1":
-            assert hostnames == [None, None, None]
-            assert root.find("archive/support-wsi") is None
-        else:
-            assert hostnames == ["127.0.0.1"] * 3, version
-            assert root.find("archive/support-wsi") is not None
+        assert hostnames == ([None] * 3 if version == "3.4.1" else ["127.0.0.1"] * 3), version
+        wsi = root.find("archive/support-wsi")
+        assert (wsi is not None) == (version in ("3.5.0", "3.5.1")), version
+
+
+def test_dicoogle_users_file_holds_the_deployments_administrators_and_no_default(dicoogle):
+    import bcrypt
+
+    users = parse_xml(dicoogle / "users" / "users.xml")
+    entries = users.findall("user")
+    assert [(u.get("username"), u.get("admin")) for u in entries] == [(ADMIN_USER, "true")]
+    assert bcrypt.checkpw(ADMIN_PASSWORD.encode(), entries[0].get("hash").encode())
+    assert entries[0].get("hash").startswith("$2b$10$")
+    assert ADMIN_PASSWORD not in (dicoogle / "users" / "users.xml").read_text()
+    assert stat.S_IMODE((dicoogle / "users" / "users.xml").stat().st_mode) == 0o640
 
 
 def test_plugin_settings_have_dicoogles_keys(dicoogle):

@@ -15,7 +15,7 @@ from library.s3_bulk_upload import main
 from tests.support.module_runner import mocked_aws, ok, run_module
 from tests.support.synthetic_dicom import generate
 
-CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"
+CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
 BUCKET = "pacs-images-test"
 MIB = 1024 * 1024
 

@@ -54,7 +54,7 @@ def pacs():
 def samples(host):
     """The sample CT files on the client, in DATA/, with a README that is not DICOM."""
     host.check_output(f"mkdir -p {DATA}")
-    source = PROJECT.parent / "shared" / "data" / "dicom"
+    source = PROJECT / "data" / "dicom"
     for name in (*SAMPLES, "README.md"):
         subprocess.run(["docker", "cp", str(source / name), f"{CLIENT}:{DATA}/{name}"], check=True)
     return DATA
