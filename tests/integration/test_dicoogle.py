@@ -9,6 +9,8 @@ dicoogle gate).
 - Where it keeps things: instances stored through the TLS edge land on the images volume and in the
   index volume; the PACS container is removed and made again by the main job, and every instance
   and the users file are still there.
+- The project's REST client (module_utils/pacs_rest.py, what bulk ingest indexes with) against the
+  running engine: login, an index task started, followed and closed, search.
 
 Without the archive the lab runs Orthanc (the fallback, said loudly by the main job) and this module is
 skipped with that reason; the main integration gate then covers the lab on Orthanc.
@@ -22,10 +24,11 @@ import time
 import urllib.parse
 from pathlib import Path
 
+import pydicom
 import pytest
 import yaml
 
-from module_utils.pacs_rest import PacsRestError
+from module_utils.pacs_rest import DicoogleClient, PacsRestError
 from tests.support.ansible_run import ROOT, run_playbook
 from tests.support.lab_admin import DEPLOYMENT, admin_rest
 from tests.support.lab_aws import lab_client
@@ -173,3 +176,19 @@ def _running_refs() -> dict:
             ("ghostunnel", "pacs-lab-edge-store"),
         )
     }
+
+
+def test_the_projects_rest_client_indexes_and_finds_on_the_running_dicoogle(lab, tmp_path):
+    # Every call of DicoogleClient.CALLS but /searchDIM, on the real engine behind the admin web:
+    # login, start an index task, follow it, close it, search.
+    admin = _admin()
+    client = DicoogleClient(admin_rest(tmp_path), login=admin["name"], password=admin["password"])
+    result = client.index("file:/srv/pacs/images/UN_IN/", timeout=300, poll_interval=0.5)
+    assert result["finished"] and result["errors"] == 0 and result["indexed"] >= 2, result
+    assert client.token, "no session token from Dicoogle's login"
+    open_tasks = [task for task in client.index_tasks() if task.get("uid") in {t["uid"] for t in result["tasks"]}]
+    assert open_tasks == [], "the finished tasks were not closed"
+    smoke_study = str(pydicom.dcmread(ROOT / "data" / "dicom" / "1-01.dcm", stop_before_pixels=True).StudyInstanceUID)
+    found, missing = client.find_studies([smoke_study, "1.2.3.4.5.6.7.8.9"])
+    assert (found, missing) == ([smoke_study], ["1.2.3.4.5.6.7.8.9"])
+    assert client.search(f'StudyInstanceUID:"{smoke_study}"', dim=True)["results"]
