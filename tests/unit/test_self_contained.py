@@ -18,8 +18,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 ALLOWED = {".ci/run"}
 
-# ../shared (or ..\shared), a Python path built from the root's parent, or climbing past the
-# repository root from a file in tests/<folder>/ (parents[3] is the checkout's parent there).
+# The sibling folder "shared" named through "..", a Python path built from the root's parent, or
+# climbing past the repository root from a file in tests/<folder>/ (parents[3] is the checkout's
+# parent there). The examples below are assembled so that this file itself names no such path.
 OUTSIDE = [
     re.compile(r"\.\.[/\\]shared\b"),
     re.compile(r"\bROOT\.parent\b"),
@@ -42,14 +43,18 @@ def tracked_text_files() -> list[str]:
     return [name for name in listed.decode().split("\0") if name and not name.endswith((".dcm", ".svg", ".png"))]
 
 
+UP = ".."
+SIBLING = UP + "/shared"
+
+
 @pytest.mark.parametrize(
     "line",
     [
-        'pacs_smoke_data_dir: "{{ inventory_dir | dirname | dirname | dirname }}/shared/data/dicom"',
-        'CT_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "dicom"',
-        'REFERENCE = ROOT.parent / "shared" / "reference"',
-        "The architecture is in `../shared/DESIGN.md`.",
-        "src: ../shared/Dockerfile.j2",
+        'pacs_smoke_data_dir: "{{ inventory_dir | dirname | dirname | dirname' + ' }}/shared/data/dicom"',
+        "CT_DIR = Path(__file__).resolve().parents" + '[3] / "shared" / "data" / "dicom"',
+        "REFERENCE = ROOT" + '.parent / "shared" / "reference"',
+        f"The architecture is in `{SIBLING}/DESIGN.md`.",
+        f"src: {SIBLING}/Dockerfile.j2",
     ],
 )
 def test_the_check_finds_a_path_outside(line):
