@@ -26,7 +26,13 @@ from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.lab_docker import docker
 
 CLIENT_HOST = "pacs-lab-client"
-SETTINGS = Path("/var/lib/docker/volumes/pacs-lab-settings/_data/orthanc/orthanc.json")
+SETTINGS_VOLUME = Path("/var/lib/docker/volumes/pacs-lab-settings/_data")
+# Per engine: the rendered file that holds the move destination, and the move destination's port in it
+# (a regular expression whose group 1 is the port), and how a diff line shows that port.
+MOVE_DESTINATION = {
+    "orthanc": ("orthanc/orthanc.json", r'"STORAGE-NODE": \{[^}]*"Port": (\d+)', r'"Port": {port},?$'),
+    "dicoogle": ("confs/server.xml", r'<move-destination aetitle="STORAGE-NODE"[^>]* port="(\d+)"', r'port="{port}"'),
+}
 CT_FILE = sorted((Path(__file__).resolve().parents[2] / "data" / "dicom").glob("*.dcm"))[0]
 STORAGE_NODE_AET = "STORAGE-NODE"
 TLS_PORTS = {"admin web", "DIMSE edge, storage", "DIMSE edge, query/retrieve", "storage node"}
@@ -76,7 +82,8 @@ def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
     assert {c["name"] for c in report["containers"]} >= {"pacs-lab-pacs", "pacs-lab-nginx", "pacs-lab-edge-store"}
     edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-edge-store")
     assert "--allow-cn=dicom-client" in edge["command"] and edge["version"] == "v1.8.4"
-    assert any(line.startswith("orthanc/orthanc.json  ") for line in report["settings"])
+    settings_file = MOVE_DESTINATION[engine()][0]
+    assert any(line.startswith(f"{settings_file}  ") for line in report["settings"]), report["settings"]
     assert set(report["hosts"]) == {"pacs-lab-client", "pacs-lab-storage"}
     assert all(host["ghostunnel"].startswith("rev v1.8.4") for host in report["hosts"].values())
     assert all(stamp["match"] for stamps in report["stamps"].values() for stamp in stamps)
@@ -129,12 +136,21 @@ def test_forced_rotation_under_load_fails_no_association(baseline, reports):
         assert port["fingerprint_sha256"] != before[port["name"]], f"{port['name']} still serves the old certificate"
 
 
+def engine() -> str:
+    """The engine the lab's PACS container runs (its image's io.pacs.engine label)."""
+    return json.loads(docker("inspect", "pacs-lab-pacs").stdout)[0]["Config"]["Labels"]["io.pacs.engine"]
+
+
 def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
-    original = SETTINGS.read_text()
-    port = json.loads(original)["DicomModalities"][STORAGE_NODE_AET]["Port"]
-    edited = original.replace(f'"Port": {port}', f'"Port": {port + 1}')
-    assert edited.count(f'"Port": {port + 1}') == 1, "the move destination's port is not unique in the settings"
-    SETTINGS.write_text(edited)
+    name, pattern, diff_line = MOVE_DESTINATION[engine()]
+    settings = SETTINGS_VOLUME / name
+    original = settings.read_text()
+    found = re.search(pattern, original)
+    assert found, f"no move destination port in {name}"
+    port = int(found.group(1))
+    edited = original[: found.start(1)] + str(port + 1) + original[found.end(1) :]
+    assert len(re.findall(pattern, original)) == 1, f"the move destination's port is not unique in {name}"
+    settings.write_text(edited)
     try:
         drifted, report = collect(reports)
         assert drifted.returncode == 2, drifted.report()
@@ -144,16 +160,16 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
 
         check = run_playbook("playbooks/reconfigure.yml", "--check", "--diff")
         assert check.returncode == 0, check.report()
-        assert re.search(rf'^-\s+"Port": {port + 1},?$', check.output, re.MULTILINE), check.report()
-        assert re.search(rf'^\+\s+"Port": {port},?$', check.output, re.MULTILINE), check.report()
-        assert SETTINGS.read_text() == edited, "--check changed the settings"
+        assert re.search("^-.*" + diff_line.format(port=port + 1), check.output, re.MULTILINE), check.report()
+        assert re.search("^\\+.*" + diff_line.format(port=port), check.output, re.MULTILINE), check.report()
+        assert settings.read_text() == edited, "--check changed the settings"
 
         applied = run_playbook("playbooks/reconfigure.yml")
         assert applied.returncode == 0, applied.report()
-        assert SETTINGS.read_text() == original
+        assert settings.read_text() == original
     finally:
-        if SETTINGS.read_text() == edited:
-            SETTINGS.write_text(original)
+        if settings.read_text() == edited:
+            settings.write_text(original)
     clean, report = collect(reports)
     assert clean.returncode == 0 and report["drift"] == [], clean.report()
 

@@ -14,6 +14,7 @@ Then:
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -55,10 +56,17 @@ def store_log() -> list[tuple[float, float, str, int]]:
 
 
 def stored_instances(study_uid: str, tmp_path: Path) -> list[str]:
-    """The PACS's instance ids of the study, asked over its REST API behind the admin web's TLS and login."""
-    return admin_rest(tmp_path).json(
-        "POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}}
-    )
+    """The PACS's instances of the study (ids or file URIs), asked over its REST API behind the admin web's
+    TLS and login: Orthanc's /tools/find, or Dicoogle's index (after its pending index tasks)."""
+    rest = admin_rest(tmp_path)
+    labels = json.loads(docker("inspect", "pacs-lab-pacs").stdout)[0]["Config"]["Labels"]
+    if labels["io.pacs.engine"] == "orthanc":
+        return rest.json("POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}})
+    deadline = time.monotonic() + 60
+    while rest.json("GET", "/index/task").get("count") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    found = rest.json("GET", "/search", query={"query": f'StudyInstanceUID:"{study_uid}"', "provider": "lucene"})
+    return [result["uri"] for result in found["results"]]
 
 
 @pytest.fixture(scope="module")
