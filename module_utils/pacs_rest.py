@@ -282,9 +282,16 @@ class DicoogleClient:
         return tasks
 
     def index_tasks(self):
-        """GET /index/task: every task Dicoogle knows of (running and finished, until closed)."""
+        """GET /index/task: every task Dicoogle knows of (running and finished, until closed).
+
+        Dicoogle names a task's id "taskUid" here (and "uid" in the answer that started it; its
+        OpenAPI description says "uid" for both): each task gets a "uid" too, so both match.
+        """
         answer = self._call("GET", "/index/task") or {}
-        return answer.get("results", []) if isinstance(answer, dict) else answer
+        tasks = answer.get("results", []) if isinstance(answer, dict) else answer
+        return [
+            dict(task, uid=task.get("uid") or task.get("taskUid")) if isinstance(task, dict) else task for task in tasks
+        ]
 
     def close_task(self, uid):
         """POST /index/task?type=close: forget a finished task."""

@@ -32,15 +32,16 @@ class FakeDicoogle:
         if key == ("GET", "/index/task"):
             self.polls += 1
             complete = self.polls >= self.polls_until_done
+            # The running Dicoogle names the id "taskUid" here (tests/integration/test_dicoogle.py).
             result = {
-                "uid": "task-1",
+                "taskUid": "task-1",
                 "taskName": "[lucene]index",
                 "complete": complete,
                 "taskProgress": 1.0 if complete else 0.5,
                 "nIndexed": self.n_indexed if complete else 1,
                 "nErrors": self.n_errors if complete else 0,
             }
-            other = {"uid": "someone-elses", "complete": False, "nIndexed": 99}
+            other = {"taskUid": "someone-elses", "complete": False, "nIndexed": 99}
             return Answer(200, {"results": [result, other], "count": 2})
         if key == ("POST", "/index/task"):
             self.closed.append(query["uid"])
