@@ -24,7 +24,6 @@ import time
 import urllib.parse
 from pathlib import Path
 
-import pydicom
 import pytest
 import yaml
 
@@ -179,16 +178,24 @@ def _running_refs() -> dict:
 
 
 def test_the_projects_rest_client_indexes_and_finds_on_the_running_dicoogle(lab, tmp_path):
-    # Every call of DicoogleClient.CALLS but /searchDIM, on the real engine behind the admin web:
-    # login, start an index task, follow it, close it, search.
+    # Every call of DicoogleClient.CALLS, on the real engine behind the admin web: login, an index task
+    # started on files Dicoogle has never seen (put on the images volume as bulk ingest lands them),
+    # followed and closed, search.
+    made = generate(tmp_path / "in", 3, size=8 * 1024, studies=1, series_per_study=1, seed=f"rc{int(time.time())}")
+    (study_uid,) = {item.study_instance_uid for item in made}
+    landed = VOLUMES / "pacs-lab-images" / "_data" / "froms3" / f"rest-client-{study_uid}"
+    landed.mkdir(parents=True)
+    for path in sorted((tmp_path / "in").rglob("*.dcm")):
+        (landed / path.name).write_bytes(path.read_bytes())
+    for path in [landed.parent, landed, *landed.iterdir()]:
+        os.chown(path, 1001, 1001)
     admin = _admin()
     client = DicoogleClient(admin_rest(tmp_path), login=admin["name"], password=admin["password"])
-    result = client.index("file:/srv/pacs/images/UN_IN/", timeout=300, poll_interval=0.5)
-    assert result["finished"] and result["errors"] == 0 and result["indexed"] >= 2, result
+    result = client.index(f"file:/srv/pacs/images/froms3/{landed.name}/", timeout=300, poll_interval=0.5)
+    assert result["finished"] and result["errors"] == 0 and result["indexed"] == 3, result
     assert client.token, "no session token from Dicoogle's login"
-    open_tasks = [task for task in client.index_tasks() if task.get("uid") in {t["uid"] for t in result["tasks"]}]
-    assert open_tasks == [], "the finished tasks were not closed"
-    smoke_study = str(pydicom.dcmread(ROOT / "data" / "dicom" / "1-01.dcm", stop_before_pixels=True).StudyInstanceUID)
-    found, missing = client.find_studies([smoke_study, "1.2.3.4.5.6.7.8.9"])
-    assert (found, missing) == ([smoke_study], ["1.2.3.4.5.6.7.8.9"])
-    assert client.search(f'StudyInstanceUID:"{smoke_study}"', dim=True)["results"]
+    started = {task["uid"] for task in result["tasks"]}
+    assert [task for task in client.index_tasks() if task.get("uid") in started] == [], "finished tasks not closed"
+    found, missing = client.find_studies([study_uid, "1.2.3.4.5.6.7.8.9"])
+    assert (found, missing) == ([study_uid], ["1.2.3.4.5.6.7.8.9"])
+    assert client.search(f'StudyInstanceUID:"{study_uid}"', dim=True)["results"]
