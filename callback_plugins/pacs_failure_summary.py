@@ -91,7 +91,7 @@ class CallbackModule(CallbackBase):
     def __init__(self) -> None:
         super().__init__()
         self._play = ""
-        self._failures: list[tuple[str, str, str, str]] = []
+        self._failures: list[tuple[str, str, str]] = []
 
     def v2_playbook_on_play_start(self, play) -> None:
         self._play = play.get_name().strip()
@@ -105,7 +105,7 @@ class CallbackModule(CallbackBase):
         if path:
             where.append(path.rsplit("/", 1)[-1] if "/" in path else path)
         step = f"{self._play} / {task.get_name().strip()}" + (f" ({', '.join(where)})" if where else "")
-        self._failures.append((step, result._host.get_name(), cause, task._uuid))
+        self._failures.append((step, result._host.get_name(), cause))
 
     def v2_runner_on_failed(self, result, ignore_errors=False) -> None:
         if ignore_errors:
@@ -122,7 +122,7 @@ class CallbackModule(CallbackBase):
         if not shown:
             return
         self._display.banner("FAILED")
-        for step, host, cause, _uuid in shown:
+        for step, host, cause in shown:
             self._display.display(f"FAILED STEP: {step}\nHOST: {host}\nCAUSE: {cause}", color="red", stderr=False)
         self._display.display(
             f"The run stopped: {len(shown)} failed step(s) above; no later stage ran.", color="red", stderr=False

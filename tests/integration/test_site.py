@@ -13,6 +13,7 @@ Before the second run a file on the storage node is edited by hand. The second r
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -33,16 +34,6 @@ _DEBIAN = importlib.util.spec_from_file_location(
 )
 debian = importlib.util.module_from_spec(_DEBIAN)
 _DEBIAN.loader.exec_module(debian)
-
-
-class _DebianVersion:
-    """Sort key: Debian's version order (the role's own comparison, checked against dpkg in tests/unit)."""
-
-    def __init__(self, version: str) -> None:
-        self.version = version
-
-    def __lt__(self, other: _DebianVersion) -> bool:
-        return debian.debian_version_compare(self.version, other.version) < 0
 
 
 DEPLOYMENT = "pacs-lab"
@@ -284,7 +275,9 @@ def test_an_unavailable_pinned_revision_builds_with_the_newest_of_its_upstream_v
     assert f"container_images_nginx_version: {pin}" in defaults
     offered = _archive_versions("nginx-light")
     assert pin not in offered, f"the archive offers {pin} again: this test no longer proves anything ({offered})"
-    newest = max((v for v in offered if v.startswith("1.22.1-")), key=_DebianVersion)
+    newest = max(
+        (v for v in offered if v.startswith("1.22.1-")), key=functools.cmp_to_key(debian.debian_version_compare)
+    )
     labels = json.loads(
         subprocess.run(
             ["docker", "inspect", "--format={{json .Config.Labels}}", f"{DEPLOYMENT}-nginx"],

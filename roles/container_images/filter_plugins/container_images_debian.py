@@ -42,6 +42,7 @@ before everything, even the end of the string).
 from __future__ import annotations
 
 import fnmatch
+import functools
 import re
 
 from ansible.errors import AnsibleFilterError
@@ -111,12 +112,7 @@ def debian_version_compare(left, right):
     return _compare_part(left_upstream, right_upstream) or _compare_part(left_revision, right_revision)
 
 
-def _newest(versions):
-    best = None
-    for version in versions:
-        if best is None or debian_version_compare(version, best) > 0:
-            best = version
-    return best
+_DEBIAN_ORDER = functools.cmp_to_key(debian_version_compare)
 
 
 def _madison_versions(madison, package):
@@ -150,17 +146,9 @@ def container_images_debian_pick(madison, package, pin):
     if not accepted:
         raise AnsibleFilterError(
             f"no version of Debian package {package!r} {rule} in the archive; it offers: "
-            + ", ".join(sorted(offered, key=_SortKey))
+            + ", ".join(sorted(offered, key=_DEBIAN_ORDER))
         )
-    return _newest(accepted)
-
-
-class _SortKey:
-    def __init__(self, version):
-        self.version = version
-
-    def __lt__(self, other):
-        return debian_version_compare(self.version, other.version) < 0
+    return max(accepted, key=_DEBIAN_ORDER)
 
 
 def container_images_debian_transaction(simulation):
