@@ -6,16 +6,25 @@ that asks for it. One run of the role costs tens of seconds on a small machine, 
 test_pacs_settings_render.py and test_pacs_settings_live.py share these renders instead of making
 their own. A test that writes into a rendered folder must copy it first
 (tests.support.settings_render.copy_of).
+
+The unit tests pin their own inputs: the Dicoogle archive variables that the lab's
+environment may carry (PACS_DICOOGLE_ARCHIVE, its checksum and version, exported by .ci/run)
+are removed before any test starts, so a render's Dicoogle version is the role's default or
+the one a test names, never the one of the shell that ran pytest.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 
 import pytest
 
 from tests.support.settings_render import Render, render_into
+
+for _name in [name for name in os.environ if name.startswith("PACS_DICOOGLE_")]:
+    del os.environ[_name]
 
 
 @pytest.fixture(scope="session")
