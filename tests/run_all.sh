@@ -11,8 +11,10 @@
 #   lane 1a: yamllint, ansible-lint, ruff, syntax-check (beside set-up)
 #   lane 1b: pytest-unit (files, throw-away containers, moto in-process or on
 #            a port of its own)
-#   lane 2:  pytest-integration (the lab itself, on Orthanc: site.yml twice, smoke, set-up),
-#            then pytest-dicoogle (the lab on the real Dicoogle, when an archive is supplied)
+#   lane 2:  pytest-integration (the lab itself: site.yml twice, smoke, set-up, day two,
+#            ingest, resilience, the browser; on the real Dicoogle when an archive is
+#            supplied, else on the Orthanc fallback), then pytest-orthanc (the main job
+#            and its checks on Orthanc, when the main gate ran Dicoogle)
 #   lane 3:  molecule (its own deployment name in the lab's moto)
 # Lanes 1a and 1b run niced: they fill the CPU that set-up and the two serial
 # lanes (one Ansible run after another) leave idle instead of slowing them.
@@ -145,26 +147,33 @@ lane_1b() {
   gate 5 pytest-unit pytest -q -rs --durations=15 -n auto --dist loadfile tests/unit
 }
 
-# The Dicoogle gate: the real Dicoogle from a supplied archive (the
-# environment's PACS_DICOOGLE_ARCHIVE, _SHA256, _VERSION; .ci/run gives it
-# when the reference Dicoogle build is beside the checkout): the main job
-# twice with its smoke checks, and tests/integration/test_dicoogle.py. Without
-# an archive it is NOT RUN, said loudly and in the summary.
-dicoogle_gate() {
+# The main integration gate runs the engine the caller supplied: the real
+# Dicoogle from an archive (the environment's PACS_DICOOGLE_ARCHIVE, _SHA256,
+# _VERSION; .ci/run gives it when the reference Dicoogle build is beside the
+# checkout), else the Orthanc fallback, said loudly. The Orthanc gate after it
+# switches the lab to Orthanc and runs the main job twice with its smoke checks
+# and the site tests (tests/integration/test_site.py); when the main gate ran
+# Orthanc already it has nothing to add and says so.
+integration_gate() {
   if [ -z "${PACS_DICOOGLE_ARCHIVE:-}" ]; then
-    printf '\033[1;33mNOT RUN: the Dicoogle gate: no Dicoogle archive (PACS_DICOOGLE_ARCHIVE unset); the lab was tested on the Orthanc fallback only\033[0m\n'
-    echo "NOT RUN  pytest-dicoogle: no Dicoogle archive (PACS_DICOOGLE_ARCHIVE unset)" >>"$LOG_DIR/not-run.txt"
+    printf '\033[1;33mNOTE: no Dicoogle archive (PACS_DICOOGLE_ARCHIVE unset): the integration tests run the lab on the Orthanc fallback; the Dicoogle tests say NOT RUN\033[0m\n'
+  fi
+  pytest -q -rs --durations=15 tests/integration
+}
+
+orthanc_gate() {
+  if [ -z "${PACS_DICOOGLE_ARCHIVE:-}" ]; then
+    echo "the main integration gate ran the lab on Orthanc: nothing to add"
+    echo "NOT RUN  pytest-orthanc: the main integration gate ran on Orthanc (no Dicoogle archive)" >>"$LOG_DIR/not-run.txt"
     return 0
   fi
-  pytest -q -rs --durations=10 tests/integration/test_dicoogle.py tests/integration/test_site.py
+  env -u PACS_DICOOGLE_ARCHIVE -u PACS_DICOOGLE_ARCHIVE_SHA256 -u PACS_DICOOGLE_VERSION \
+    pytest -q -rs --durations=10 tests/integration/test_site.py tests/integration/test_admin_ui_browser.py
 }
 
 lane_2() {
-  # The main integration gate runs the lab on Orthanc, whatever the caller
-  # supplied; the Dicoogle gate after it switches the lab to Dicoogle.
-  gate 6 pytest-integration env -u PACS_DICOOGLE_ARCHIVE -u PACS_DICOOGLE_ARCHIVE_SHA256 -u PACS_DICOOGLE_VERSION \
-    pytest -q -rs --durations=15 tests/integration
-  gate 8 pytest-dicoogle dicoogle_gate
+  gate 6 pytest-integration integration_gate
+  gate 8 pytest-orthanc orthanc_gate
 }
 
 lane_3() {

@@ -220,7 +220,7 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
         drifted, report = collect(reports)
         assert drifted.returncode == 2, drifted.report()
         behind = [item for item in report["drift"] if "behind the Debian archive" in item["what"]]
-        assert len(behind) == 1 and behind[0]["where"].startswith("container nginx"), report["drift"]
+        assert len(behind) == 1 and behind[0]["where"].startswith("container pacs-lab-nginx "), report["drift"]
         assert f"nginx-light {older} -> {current}" in behind[0]["what"], behind[0]
         nginx = next(c for c in report["containers"] if c["name"] == "pacs-lab-nginx")
         assert nginx["debian_behind"] == [f"nginx-light {older} -> {current}"], nginx
