@@ -1,5 +1,5 @@
 """The real Dicoogle in the lab (the archive supplied through PACS_DICOOGLE_ARCHIVE; tests/run_all.sh's
-dicoogle gate).
+integration gate runs the whole suite on it).
 
 - The main job built and runs Dicoogle (no fallback), from its persistent working directory.
 - No default login: Dicoogle's `dicoogle`/`dicoogle` administrator is refused through the admin web;
@@ -13,7 +13,7 @@ dicoogle gate).
   running engine: login, an index task started, followed and closed, search.
 
 Without the archive the lab runs Orthanc (the fallback, said loudly by the main job) and this module is
-skipped with that reason; the main integration gate then covers the lab on Orthanc.
+skipped with that reason; the integration gate then covers the lab on Orthanc.
 """
 
 from __future__ import annotations

@@ -9,7 +9,9 @@ import bcrypt
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location("lab_alb_filters", ROOT / "roles" / "lab_alb" / "filter_plugins" / "lab_alb.py")
+_SPEC = importlib.util.spec_from_file_location(
+    "lab_alb_filters", ROOT / "roles" / "lab_alb" / "filter_plugins" / "lab_alb.py"
+)
 filters = importlib.util.module_from_spec(_SPEC)
 _SPEC.loader.exec_module(filters)
 

@@ -26,7 +26,9 @@ def lab_alb_htpasswd(users, salt_seed, rounds=10) -> str:
         if len(password) > 72:
             raise ValueError(f"the password of {name} is longer than bcrypt's 72 bytes")
         digest = hashlib.sha256(f"{salt_seed}\0{name}\0".encode() + password).digest()[:16]
-        salt = base64.b64encode(digest).decode("ascii")[:22].translate(str.maketrans(_BASE64_ALPHABET, _BCRYPT_ALPHABET))
+        salt = (
+            base64.b64encode(digest).decode("ascii")[:22].translate(str.maketrans(_BASE64_ALPHABET, _BCRYPT_ALPHABET))
+        )
         hashed = bcrypt.hashpw(password, f"$2b${int(rounds):02d}${salt}".encode("ascii")).decode("ascii")
         lines.append(f"{name}:{hashed}\n")
     return "".join(lines)
