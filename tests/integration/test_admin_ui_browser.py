@@ -24,6 +24,7 @@ import base64
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import pydicom
@@ -75,6 +76,11 @@ def browser(lab, secrets):
         )
         yield chromium
         chromium.close()
+
+
+def _exactly(text: str) -> re.Pattern:
+    """A cell's whole text (Dicoogle's table cells pad theirs with spaces)."""
+    return re.compile(rf"^\s*{re.escape(text)}\s*$")
 
 
 def _sign_in_page(page):
@@ -146,11 +152,11 @@ def test_dicoogles_web_ui_behind_the_alb_finds_the_smoke_study(browser, secrets)
 
         page.locator("input.react-autosuggest__input").fill(patient_id)
         page.locator("#search-btn").click()
-        patient = page.locator(f'td:text-is("{patient_id}")')
+        patient = page.locator("td", has_text=_exactly(patient_id))
         patient.first.wait_for()
         patient.first.click()
-        study = page.locator("tr", has=page.locator(f'td:text-is("{study_date}")')).filter(
-            has=page.locator(f'td:text-is("{study_description}")')
+        study = page.locator("tr", has=page.locator("td", has_text=_exactly(study_date))).filter(
+            has=page.locator("td", has_text=_exactly(study_description))
         )
         study.first.wait_for()
         assert study.count() == 1, page.content()[:4000]

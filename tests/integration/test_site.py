@@ -150,7 +150,10 @@ def test_smoke_checks_pass_in_every_run(site_runs):
             "SMOKE refused: a client certificate from another CA",
             "SMOKE refused: a certificate of the deployment's CA with the wrong identity",
             "SMOKE refused: plain DICOM straight to the TLS ports",
-            "SMOKE admin web answers over HTTPS behind the login",
+            "SMOKE refused: the plain DIMSE and web ports, and the admin web past its login (the ALB), from on-prem",
+            "SMOKE admin web refuses without the login",
+            "SMOKE admin web refuses a wrong password",
+            "SMOKE admin web answers over HTTPS with the session",
         ):
             assert check in run.output, check
 
