@@ -218,10 +218,11 @@ def summary(engine, **counts):
 class DicoogleClient:
     """Dicoogle 3.x: login, index a URI, follow index tasks, search.
 
-    Dicoogle 3.5.1 does not check the token on these services (UPSTREAM_FACTS.md section 3): nginx (lab) or
-    the ALB's Cognito login (AWS) is the gate. The token is still asked for and sent when a login is given,
-    so the client keeps working once a release enforces it; it travels in the Authorization header, which
-    basic authentication at nginx uses too, so with basic auth the token is not sent.
+    Dicoogle 3.4.2 and 3.5.1 do not check the token on these services (UPSTREAM_FACTS.md section 3): the login
+    in front of nginx is the gate (the ALB's Cognito on AWS, its stand-in in the lab). The token is still
+    asked for and sent when a login is given, so the client keeps working once a release enforces it; it
+    travels in the Authorization header, which the transport's basic credentials (accepted by the lab's
+    stand-in) use too, so with basic credentials the token is not sent.
     """
 
     engine = "dicoogle"
