@@ -11,8 +11,9 @@ short_description: Have the PACS index a folder of landed DICOM files, wait for 
 description:
   - C(dicoogle) - logs in (when O(dicoogle_username) is given), asks Dicoogle to index O(uri)
     (C(POST /management/tasks/index)), follows the index tasks (C(GET /index/task)) until they complete, closes
-    them, and adds up their indexed and error counts. Starting an index task is an action, so it always
-    reports a change; in check mode nothing is started.
+    them, and adds up their indexed and error counts. Dicoogle's indexer skips the files its index holds
+    already (they are not counted), so a finished run reports a change only when it indexed files; a run
+    not waited for (O(wait=false)) reports one. In check mode nothing is started.
   - C(orthanc) - Orthanc has no folder indexer in Debian's packages, so every file under O(path) (the landed
     folder, on the host the module runs on) is posted to C(POST /instances), O(workers) at a time; Orthanc
     indexes a file before it answers. Its change log (C(GET /changes)) confirms one new instance per new file.
@@ -305,7 +306,7 @@ def main():
                 timeout=params["wait_timeout"],
                 poll_interval=params["poll_interval"],
             )
-            changed = True
+            changed = result["indexed"] > 0 or not params["wait"]
         else:
             files = landed_files(params["path"])
             if module.check_mode:

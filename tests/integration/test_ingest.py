@@ -111,7 +111,10 @@ def test_a_rerun_uploads_nothing_and_indexes_nothing_new(runs):
     assert second.run.returncode == 0, second.run.report()
     report = second.report
     assert report["uploaded"] == 0 and report["already_in_bucket"] == SYNTHETIC + 2, report
-    assert report["indexed"] == 0 and report["already_indexed"] >= SYNTHETIC + 2, report
+    assert report["indexed"] == 0 and report["index_errors"] == 0, report
+    if report["engine"] == "orthanc":
+        # Orthanc counts each file it holds; Dicoogle's indexer skips them without a count.
+        assert report["already_indexed"] >= SYNTHETIC + 2, report
     assert "the lab's stand-in copied 0 files" in second.run.output
     # The one change of a rerun is the DataSync execution it starts (an action, not a state).
     assert second.run.recap["localhost"]["changed"] == 1, second.run.report()

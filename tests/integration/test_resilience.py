@@ -104,7 +104,14 @@ def test_pacs_killed_mid_store_loses_and_duplicates_nothing(lab, tmp_path):
         time.sleep(1)
     assert inspect(".State.Running") == "true", "the PACS did not come back"
     assert int(inspect(".RestartCount")) == restarts_before + 1
-    echo = docker("exec", CLIENT_HOST, "pacs-dicom", "echo", timeout=120)
+    # Dicoogle's JVM takes seconds to open its ports after the container starts (Orthanc well under one):
+    # C-ECHO is retried, bounded, until the engine answers through the edge.
+    deadline = time.monotonic() + 180
+    while True:
+        echo = docker("exec", CLIENT_HOST, "pacs-dicom", "echo", timeout=120)
+        if echo.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
     assert echo.returncode == 0, echo.stdout + echo.stderr
 
     log = store_log()

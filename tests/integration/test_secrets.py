@@ -26,13 +26,18 @@ DEPLOYMENT = "pacs-lab"
 
 
 def secret_values() -> dict[str, str]:
-    """{name: text} of every private key body line and every password in the lab's Secrets Manager."""
+    """{name: text} of every private key body line, every password and every plain-string secret (the lab
+    ALB's session cookie key) in the lab's Secrets Manager."""
     client = lab_client("secretsmanager")
     found = {}
     for entry in client.list_secrets()["SecretList"]:
         if not entry["Name"].startswith(f"{DEPLOYMENT}/"):
             continue
-        value = json.loads(client.get_secret_value(SecretId=entry["Name"])["SecretString"])
+        text = client.get_secret_value(SecretId=entry["Name"])["SecretString"]
+        if not text.lstrip().startswith("{"):
+            found[f"{entry['Name']} (whole value)"] = text
+            continue
+        value = json.loads(text)
         if "private_key" in value:
             # Lines of 16 characters or more: a short last line ("Zg==") could turn up by chance.
             body = [line for line in value["private_key"].splitlines() if len(line) >= 16 and "-----" not in line]
@@ -73,6 +78,7 @@ def test_no_secret_in_the_output_of_verbose_runs(verbose_runs):
     runs, _ = verbose_runs
     secrets = secret_values()
     assert sum("private key" in name for name in secrets) >= 5 * 2 and any("password" in n for n in secrets)
+    assert f"{DEPLOYMENT}/admin-web/session-cookie (whole value)" in secrets, sorted(secrets)
     for name, run in runs.items():
         leaked = sorted(what for what, value in secrets.items() if value in run.output)
         assert leaked == [], f"{name} printed: {leaked}"

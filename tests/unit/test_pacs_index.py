@@ -43,6 +43,14 @@ def test_dicoogle_index_waits_and_checks_the_studies():
     assert result["studies_found"] == ["1.2.3", "1.2.4"] and result["studies_missing"] == []
 
 
+def test_dicoogle_index_of_what_it_holds_already_is_no_change():
+    with fake_server(FakeDicoogle(n_indexed=0, known_studies=("1.2.3",))) as server:
+        result = ok(main, dicoogle_args(server, study_uids=["1.2.3"]))
+    assert not result.changed and result["indexed"] == 0 and result["finished"]
+    with fake_server(FakeDicoogle(n_indexed=0)) as server:
+        assert ok(main, dicoogle_args(server, wait=False)).changed
+
+
 def test_dicoogle_missing_study_fails():
     with fake_server(FakeDicoogle(known_studies=("1.2.3",))) as server:
         result = run_module(main, dicoogle_args(server, study_uids=["1.2.3", "7.7.7"]))

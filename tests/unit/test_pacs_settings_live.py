@@ -93,6 +93,22 @@ def settings(settings_render) -> dict[str, Path]:
     return {engine: settings_render(ADMIN_USERS, "-e", f"pacs_engine={engine}").dest for engine in engines}
 
 
+@pytest.fixture(scope="module")
+def with_login(settings_render):
+    """with_login(engine): a render with nginx's own basic login on.
+
+    The login is in front of nginx on both targets (the ALB; role lab_alb in the lab), so nginx asks for
+    none by default; its basic login stays an option of the role and is checked live with it on.
+    """
+
+    def render(engine: str) -> Path:
+        return settings_render(
+            ADMIN_USERS, "-e", f"pacs_engine={engine}", "-e", '{"pacs_settings_nginx_basic_auth": true}'
+        ).dest
+
+    return render
+
+
 @pytest.fixture
 def containers():
     """Ids of the containers a test starts; each is removed by its id afterwards."""
@@ -209,8 +225,13 @@ def test_the_roles_validation_hook_runs_nginx_t_before_writing(nginx_image, tls_
     assert not (refused / "nginx" / "nginx.conf").exists(), "an invalid nginx.conf was written"
 
 
-def test_nginx_serves_tls_1_2_and_1_3_aead_only_with_login_and_health_check(nginx_image, settings, tls_dir, containers):
-    nginx = start_nginx(nginx_image, settings["dicoogle"], tls_dir, containers)
+def test_nginx_serves_tls_1_2_and_1_3_aead_only_with_login_and_health_check(
+    nginx_image, settings, with_login, tls_dir, containers
+):
+    # Without its own login (the default) nginx forwards at once: no engine listens here, so 502.
+    plain = start_nginx(nginx_image, settings["dicoogle"], tls_dir, containers)
+    assert curl(plain, "/")[0] == 502
+    nginx = start_nginx(nginx_image, with_login("dicoogle"), tls_dir, containers)
     port = GLOBALS["pacs_port_admin_tls"]
 
     status, body = curl(nginx, "/healthz")
@@ -352,9 +373,11 @@ def test_orthanc_runs_the_rendered_configuration(orthanc_image, settings, contai
         assert url.startswith("https://admin.pacs.internal:8443/dicom-web/studies/")
 
 
-def test_nginx_fronts_orthanc_in_its_network_namespace(nginx_image, orthanc_image, settings, tls_dir, containers):
+def test_nginx_fronts_orthanc_in_its_network_namespace(
+    nginx_image, orthanc_image, settings, with_login, tls_dir, containers
+):
     orthanc = start_orthanc(orthanc_image, settings["orthanc"], containers)
-    nginx = start_nginx(nginx_image, settings["orthanc"], tls_dir, containers, "--network", f"container:{orthanc}")
+    nginx = start_nginx(nginx_image, with_login("orthanc"), tls_dir, containers, "--network", f"container:{orthanc}")
     assert curl(nginx, "/system")[0] == 401
     status, body = curl(nginx, "/system", "-u", f"{ADMIN_USER}:{ADMIN_PASSWORD}")
     assert status == 200, body

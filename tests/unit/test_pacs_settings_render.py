@@ -310,11 +310,21 @@ def test_nginx_conf_is_tls_only_and_proxies_to_loopback_only(request, engine):
     for cipher in nginx_directives(conf, "ssl_ciphers")[0].split(":"):
         assert "GCM" in cipher or "POLY1305" in cipher
     assert any(h.startswith("Strict-Transport-Security") for h in nginx_directives(conf, "add_header"))
-    assert nginx_directives(conf, "auth_basic_user_file") == ["/etc/nginx/pacs/htpasswd"]
+    # The login is in front of nginx (the ALB; in the lab its stand-in, role lab_alb).
+    assert nginx_directives(conf, "auth_basic") == [] and nginx_directives(conf, "auth_basic_user_file") == []
     assert "location = /healthz" in conf
     assert nginx_directives(conf, "ssl_certificate") == ["/etc/nginx/tls/tls.crt"]
     assert nginx_directives(conf, "ssl_certificate_key") == ["/etc/nginx/tls/tls.key"]
     assert not nginx_directives(conf, "user")
+
+
+def test_nginx_asks_for_its_own_basic_login_when_told(settings_render):
+    dest = settings_render(
+        ADMIN_USERS, "-e", "pacs_engine=orthanc", "-e", '{"pacs_settings_nginx_basic_auth": true}'
+    ).dest
+    conf = (dest / "nginx" / "nginx.conf").read_text()
+    assert nginx_directives(conf, "auth_basic_user_file") == ["/etc/nginx/pacs/htpasswd"]
+    assert nginx_directives(conf, "auth_basic") == ["off", '"PACS administration"']
 
 
 def test_htpasswd_is_salted_sha512_crypt_and_private(dicoogle):
@@ -358,7 +368,10 @@ BAD_INPUTS = {
     "unknown engine": ({"pacs_engine": "dcm4chee"}, ["pacs_settings_engine", "dicoogle, orthanc"]),
     "dicoogle version not x.y.z": ({"pacs_dicoogle_version": "3.5"}, ["pacs_settings_dicoogle_version", "x.y.z"]),
     "no caller listed": ({"pacs_settings_allowed_aets": []}, ["pacs_settings_allowed_aets", "at least one"]),
-    "basic auth without users": ({"pacs_admin_users": []}, ["pacs_settings_admin_users", "at least one user"]),
+    "basic auth without users": (
+        {"pacs_admin_users": [], "pacs_settings_nginx_basic_auth": True},
+        ["pacs_settings_admin_users", "at least one user"],
+    ),
 }
 
 
