@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
-from tests.support.lab_docker import docker
+from tests.support.lab_docker import docker, lab_pacs_engine
 
 CLIENT_HOST = "pacs-lab-client"
 SETTINGS_VOLUME = Path("/var/lib/docker/volumes/pacs-lab-settings/_data")
@@ -82,7 +82,7 @@ def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
     assert {c["name"] for c in report["containers"]} >= {"pacs-lab-pacs", "pacs-lab-nginx", "pacs-lab-edge-store"}
     edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-edge-store")
     assert "--allow-cn=dicom-client" in edge["command"] and edge["version"] == "v1.8.4"
-    settings_file = MOVE_DESTINATION[engine()][0]
+    settings_file = MOVE_DESTINATION[lab_pacs_engine()][0]
     assert any(line.startswith(f"{settings_file}  ") for line in report["settings"]), report["settings"]
     assert set(report["hosts"]) == {"pacs-lab-client", "pacs-lab-storage"}
     assert all(host["ghostunnel"].startswith("rev v1.8.4") for host in report["hosts"].values())
@@ -137,13 +137,8 @@ def test_forced_rotation_under_load_fails_no_association(baseline, reports):
         assert port["fingerprint_sha256"] != before[port["name"]], f"{port['name']} still serves the old certificate"
 
 
-def engine() -> str:
-    """The engine the lab's PACS container runs (its image's io.pacs.engine label)."""
-    return json.loads(docker("inspect", "pacs-lab-pacs").stdout)[0]["Config"]["Labels"]["io.pacs.engine"]
-
-
 def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
-    name, pattern, diff_line = MOVE_DESTINATION[engine()]
+    name, pattern, diff_line = MOVE_DESTINATION[lab_pacs_engine()]
     settings = SETTINGS_VOLUME / name
     original = settings.read_text()
     found = re.search(pattern, original)

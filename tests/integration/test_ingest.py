@@ -21,7 +21,7 @@ import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.lab_aws import lab_client
-from tests.support.lab_docker import docker
+from tests.support.lab_docker import lab_pacs_engine
 from tests.support.synthetic_dicom import Instance, generate
 
 CT_DIR = Path(__file__).resolve().parents[2] / "data" / "dicom"
@@ -113,8 +113,7 @@ def test_a_rerun_uploads_nothing_and_indexes_nothing_new(runs):
     report = second.report
     assert report["uploaded"] == 0 and report["already_in_bucket"] == SYNTHETIC + 2, report
     assert report["indexed"] == 0 and report["index_errors"] == 0, report
-    engine = json.loads(docker("inspect", "pacs-lab-pacs").stdout)[0]["Config"]["Labels"]["io.pacs.engine"]
-    if engine == "orthanc":
+    if lab_pacs_engine() == "orthanc":
         # Orthanc counts each file it holds; Dicoogle's indexer skips them without a count.
         assert report["already_indexed"] >= SYNTHETIC + 2, report
     assert "the lab's stand-in copied 0 files" in second.run.output

@@ -14,7 +14,6 @@ Then:
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -25,7 +24,7 @@ import pytest
 
 from tests.support.ansible_run import run_playbook
 from tests.support.lab_admin import admin_rest
-from tests.support.lab_docker import docker
+from tests.support.lab_docker import docker, lab_pacs_engine
 from tests.support.synthetic_dicom import generate
 
 CLIENT_HOST = "pacs-lab-client"
@@ -59,8 +58,7 @@ def stored_instances(study_uid: str, tmp_path: Path) -> list[str]:
     """The PACS's instances of the study (ids or file URIs), asked over its REST API behind the admin web's
     TLS and login: Orthanc's /tools/find, or Dicoogle's index (after its pending index tasks)."""
     rest = admin_rest(tmp_path)
-    labels = json.loads(docker("inspect", "pacs-lab-pacs").stdout)[0]["Config"]["Labels"]
-    if labels["io.pacs.engine"] == "orthanc":
+    if lab_pacs_engine() == "orthanc":
         return rest.json("POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}})
     deadline = time.monotonic() + 60
     while rest.json("GET", "/index/task").get("count") and time.monotonic() < deadline:
