@@ -1,0 +1,204 @@
+"""Run an ECS task definition with Docker, as Fargate would (the lab's runner).
+
+lab_pacs_task_secret_arns(containers) lists the Secrets Manager ARNs the
+containers' secrets name (valueFrom without its JSON key, stage and version).
+
+lab_pacs_task_docker(containers, opts) turns the container definitions read
+back from ECS (DescribeTaskDefinition) into community.docker.docker_container
+arguments, in start order (a container after those it dependsOn):
+
+  opts.prefix     the task's name: container <prefix>-<name>, volume <prefix>-<volume>
+  opts.holder     the container that owns the task's network namespace
+  opts.access_points  volumes backed by an access point (Docker volumes <prefix>-<name>)
+  opts.secrets    {secret ARN: secret string}: valueFrom resolved as ECS does
+                  (the whole string, or the value of its JSON key)
+
+What ECS gives a container, the lab gives it: image, entryPoint, command,
+user, workingDirectory, environment and secrets (both as environment
+variables), mountPoints (an access point's volume, or for a host-less volume
+an anonymous volume of the container: Fargate's task storage, which a new
+task starts empty), readonlyRootFilesystem, dropped capabilities,
+initProcessEnabled, healthCheck, dockerLabels. Port mappings need nothing:
+the containers share the holder's network namespace (awsvpc). A container
+that is not essential runs once to its end (restart "no", not detached), the
+essential ones are restarted by Docker as the service would replace the task.
+
+Each result carries `sha` (the container's definition without its secret
+versions) and `secret_versions`: docker_container compares only the image,
+the network mode and the labels, where the sha is, so a container is
+recreated when its definition changed and kept when only a secret's version
+did; the role then writes the new material into the running container and
+reloads it (an in-place rotation: ECS itself would start a new task).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+from ansible.errors import AnsibleFilterError
+from ansible.module_utils.common.dict_transformations import snake_dict_to_camel_dict
+
+_VOLATILE_LABELS = ("pacs.tls-secret-version", "pacs.definition-sha256")
+
+
+def _arn(value_from):
+    parts = value_from.split(":")
+    if len(parts) < 7 or parts[2] != "secretsmanager":
+        raise AnsibleFilterError(f"valueFrom {value_from!r} is not a Secrets Manager ARN")
+    return ":".join(parts[:7]), (parts[7] if len(parts) > 7 else "")
+
+
+def lab_pacs_task_secret_arns(containers):
+    return sorted({_arn(s["valueFrom"])[0] for c in containers for s in c.get("secrets") or []})
+
+
+def _resolve(value_from, secrets):
+    arn, key = _arn(value_from)
+    if arn not in secrets:
+        raise AnsibleFilterError(f"secret {arn} (valueFrom {value_from!r}) was not read")
+    value = secrets[arn]
+    if not key:
+        return value
+    try:
+        return str(json.loads(value)[key])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise AnsibleFilterError(f"secret {arn} has no JSON key {key!r}") from exc
+
+
+def _order(containers):
+    by_name = {c["name"]: c for c in containers}
+    done, order = set(), []
+
+    def visit(name, path):
+        if name in done:
+            return
+        if name in path:
+            raise AnsibleFilterError(f"dependsOn cycle: {' -> '.join(path + [name])}")
+        if name not in by_name:
+            raise AnsibleFilterError(f"dependsOn names {name!r}, which is not a container of the task")
+        for dep in by_name[name].get("dependsOn") or []:
+            visit(dep["containerName"], path + [name])
+        done.add(name)
+        order.append(by_name[name])
+
+    for container in containers:
+        visit(container["name"], [])
+    return order
+
+
+def _seconds(value):
+    return f"{int(value)}s"
+
+
+def lab_pacs_task_camel(described):
+    """community.aws.ecs_taskdefinition_info gives DescribeTaskDefinition's
+    keys in snake case; back to the API's names (label keys, environment
+    names and values are values, and stay as they are)."""
+    return snake_dict_to_camel_dict(json.loads(json.dumps(described)))
+
+
+def lab_pacs_task_docker(containers, opts):
+    prefix = opts["prefix"]
+    access_points = set(opts["access_points"])
+    secrets = opts.get("secrets") or {}
+    scratch_users = {}
+    plan = []
+    for c in _order(containers):
+        labels = {k: v for k, v in (c.get("dockerLabels") or {}).items() if k not in _VOLATILE_LABELS}
+        stable = dict(c, dockerLabels=labels)
+        sha = hashlib.sha256(json.dumps(stable, sort_keys=True).encode()).hexdigest()
+        volumes = []
+        for m in c.get("mountPoints") or []:
+            source, path = m["sourceVolume"], m["containerPath"]
+            if source in access_points:
+                volumes.append(f"{prefix}-{source}:{path}" + (":ro" if m.get("readOnly") else ""))
+            else:
+                if scratch_users.setdefault(source, c["name"]) != c["name"]:
+                    raise AnsibleFilterError(
+                        f"volume {source!r} is task storage shared by {scratch_users[source]!r} and {c['name']!r}: "
+                        "the lab gives each container its own"
+                    )
+                volumes.append(path)
+        env = {e["name"]: str(e["value"]) for e in c.get("environment") or []}
+        env.update({s["name"]: _resolve(s["valueFrom"], secrets) for s in c.get("secrets") or []})
+        linux = c.get("linuxParameters") or {}
+        essential = c.get("essential", True)
+        params = {
+            "name": f"{prefix}-{c['name']}",
+            "image": c["image"],
+            "user": c.get("user"),
+            "working_dir": c.get("workingDirectory"),
+            "entrypoint": c.get("entryPoint"),
+            "command": c.get("command"),
+            "env": env,
+            "volumes": volumes,
+            "read_only": bool(c.get("readonlyRootFilesystem", False)),
+            "cap_drop": (linux.get("capabilities") or {}).get("drop"),
+            "init": bool(linux.get("initProcessEnabled", False)),
+            "labels": dict(
+                labels,
+                **{"io.pacs.lab.container-sha256": sha, "io.pacs.lab.task": prefix, "io.pacs.ecs.container": c["name"]},
+            ),
+            "network_mode": f"container:{opts['holder']}",
+            "restart_policy": "unless-stopped" if essential else "no",
+            "detach": bool(essential),
+        }
+        check = c.get("healthCheck")
+        if check:
+            params["healthcheck"] = {
+                "test": check["command"],
+                "interval": _seconds(check.get("interval", 30)),
+                "timeout": _seconds(check.get("timeout", 5)),
+                "retries": int(check.get("retries", 3)),
+                "start_period": _seconds(check.get("startPeriod", 0)),
+            }
+        plan.append(
+            {
+                "name": c["name"],
+                "essential": bool(essential),
+                "sha": sha,
+                "secret_versions": (c.get("dockerLabels") or {}).get("pacs.tls-secret-version", ""),
+                "params": {k: v for k, v in params.items() if v is not None},
+            }
+        )
+    return plan
+
+
+def lab_pacs_task_actions(plan, running, applied):
+    """What to do with each planned container: `create` it (missing, its
+    definition changed, or a run-once container that did not succeed),
+    `keep` it, or `rotate` it (kept, but the secret versions it was given,
+    from `applied`, are not the definition's). `running` is
+    docker_container_info's results, one per planned container."""
+    by_name = {}
+    for result in running:
+        container = result.get("container") or {}
+        by_name[result["item"]] = container
+    acted = []
+    for step in plan:
+        container = by_name.get(step["name"]) or {}
+        labels = (container.get("Config") or {}).get("Labels") or {}
+        state = container.get("State") or {}
+        if labels.get("io.pacs.lab.container-sha256") != step["sha"]:
+            action = "create"
+        elif not step["essential"] and (state.get("Running") or state.get("ExitCode") != 0):
+            action = "create"
+        elif step["essential"] and not state.get("Running"):
+            action = "create"
+        elif step["secret_versions"] and (applied or {}).get(step["name"]) != step["secret_versions"]:
+            action = "rotate"
+        else:
+            action = "keep"
+        acted.append(dict(step, action=action))
+    return acted
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "lab_pacs_task_actions": lab_pacs_task_actions,
+            "lab_pacs_task_camel": lab_pacs_task_camel,
+            "lab_pacs_task_docker": lab_pacs_task_docker,
+            "lab_pacs_task_secret_arns": lab_pacs_task_secret_arns,
+        }
