@@ -45,7 +45,7 @@ from tests.support.synthetic_dicom import generate  # noqa: E402
 
 CLIENT_HOST = "pacs-lab-client"
 TASK_HOLDER = "pacs-lab-task"
-EDGE_CONTAINER = "pacs-lab-edge-store"
+EDGE_CONTAINER = "pacs-lab-ghostunnel-storage"
 PACS_CONTAINER = "pacs-lab-pacs"
 REMOTE = "/root/pacs-bench-tls"
 NAMES = yaml.safe_load((ROOT / "group_vars" / "all" / "pacs.yml").read_text())

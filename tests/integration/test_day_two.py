@@ -26,7 +26,7 @@ from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.lab_docker import docker, lab_pacs_engine
 
 CLIENT_HOST = "pacs-lab-client"
-SETTINGS_VOLUME = Path("/var/lib/docker/volumes/pacs-lab-settings/_data")
+SETTINGS_VOLUME = Path("/var/lib/docker/volumes/pacs-lab-confs/_data")
 # Per engine: the rendered file that holds the move destination, and the move destination's port in it
 # (a regular expression whose group 1 is the port), and how a diff line shows that port.
 MOVE_DESTINATION = {
@@ -79,8 +79,12 @@ def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
         assert port["serves_desired"] and port["verified"], port
         assert port["days_to_expiry"] > 300 and "TLSv1.3" in port["versions_accepted"], port
         assert len(port["fingerprint_sha256"]) == 64 and port["sans"], port
-    assert {c["name"] for c in report["containers"]} >= {"pacs-lab-pacs", "pacs-lab-nginx", "pacs-lab-edge-store"}
-    edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-edge-store")
+    assert {c["name"] for c in report["containers"]} >= {
+        "pacs-lab-pacs",
+        "pacs-lab-nginx",
+        "pacs-lab-ghostunnel-storage",
+    }
+    edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-ghostunnel-storage")
     assert "--allow-cn=dicom-client" in edge["command"] and edge["version"] == "v1.8.4"
     settings_file = MOVE_DESTINATION[lab_pacs_engine()][0]
     assert any(line.startswith(f"{settings_file}  ") for line in report["settings"]), report["settings"]
@@ -151,7 +155,7 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
         drifted, report = collect(reports)
         assert drifted.returncode == 2, drifted.report()
         reasons = " ".join(f"{item['where']}: {item['what']}" for item in report["drift"])
-        assert "lab_pacs_task.json" in reasons and "pacs-lab-settings" in reasons, reasons
+        assert "lab_pacs_task.json" in reasons and "pacs-lab-confs" in reasons, reasons
         assert "COLLECT DRIFT" in drifted.output
 
         check = run_playbook("playbooks/reconfigure.yml", "--check", "--diff")
@@ -172,16 +176,18 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
 
 def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_current_one_out(reports):
     # An nginx image as a build of an earlier day left it: the same image, labelled with an older
-    # revision of nginx-light than the archive offers now. The lab's task runs it (lab_task.yml with
+    # revision of nginx-light than the archive offers now. The lab's task runs it (pacs_task.yml with
     # the refs given), collect must call it behind the archive, and reconfigure must put the image
     # of today's resolution back.
     running = {
-        name: json.loads(docker("inspect", f"pacs-lab-{name}").stdout)[0] for name in ("pacs", "nginx", "edge-store")
+        name: json.loads(docker("inspect", f"pacs-lab-{name}").stdout)[0]
+        for name in ("pacs", "nginx", "ghostunnel-storage")
     }
-    refs = {
+    # The task definition names images by digest (the running containers' references).
+    digests = {
         "pacs": running["pacs"]["Config"]["Image"],
         "nginx": running["nginx"]["Config"]["Image"],
-        "ghostunnel": running["edge-store"]["Config"]["Image"],
+        "ghostunnel": running["ghostunnel-storage"]["Config"]["Image"],
     }
     labels = running["nginx"]["Config"]["Labels"]
     packages = dict(item.split("=", 1) for item in labels["io.pacs.debian.packages"].split())
@@ -189,25 +195,30 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
     older = current.rsplit("-", 1)[0] + "-0"
     packages["nginx-light"] = older
     old_label = " ".join(f"{name}={version}" for name, version in sorted(packages.items()))
-    behind_ref = refs["nginx"].rsplit(":", 1)[0] + ":behind-archive-test"
+    # Pushed outside the deployment's namespace (its tags are part of the images' converge stamp),
+    # for a digest the registry returns, as the definition needs.
+    behind_repo = "127.0.0.1:5001/pacs-lab-test/nginx"
+    behind_ref = f"{behind_repo}:behind-archive-test"
     build = subprocess.run(
         ["docker", "build", "--quiet", "--tag", behind_ref, "--label", f"io.pacs.debian.packages={old_label}", "-"],
-        input=f"FROM {refs['nginx']}\n",
+        input=f"FROM {digests['nginx']}\n",
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert build.returncode == 0, build.stderr
-    # Not pushed: the registry's tags are part of the images' converge stamp.
+    pushed = docker("push", behind_ref)
+    assert pushed.returncode == 0, pushed.stderr
+    behind_digest = f"{behind_repo}@" + re.search(r"digest: (sha256:[0-9a-f]{64})", pushed.stdout).group(1)
     try:
         engine = running["pacs"]["Config"]["Labels"]["io.pacs.engine"]
         old_task = run_playbook(
-            "playbooks/lab_task.yml",
+            "playbooks/pacs_task.yml",
             "-e",
             json.dumps(
                 {
-                    "container_images_refs": {**refs, "nginx": behind_ref},
+                    "container_images_digests": {**digests, "nginx": behind_digest},
                     "container_images_pacs_engine_effective": engine,
                 }
             ),
@@ -222,14 +233,12 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
         assert nginx["debian_behind"] == [f"nginx-light {older} -> {current}"], nginx
         assert "BEHIND the archive: nginx-light" in (reports / "latest-pacs-lab.md").read_text()
 
-        # Untagged (the container keeps it until replaced): the engine's image list is part of the stamp too.
-        assert docker("rmi", "--force", behind_ref).returncode == 0
         applied = run_playbook("playbooks/reconfigure.yml")
         assert applied.returncode == 0, applied.report()
-        assert json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == refs["nginx"]
+        assert json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == digests["nginx"]
     finally:
-        if json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == behind_ref:
-            run_playbook("playbooks/lab_task.yml", "-e", json.dumps({"container_images_refs": refs}))
-        docker("rmi", "--force", behind_ref)
+        if json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == behind_digest:
+            run_playbook("playbooks/pacs_task.yml", "-e", json.dumps({"container_images_digests": digests}))
+        docker("rmi", "--force", behind_ref, behind_digest)
     clean, report = collect(reports)
     assert clean.returncode == 0 and report["drift"] == [], clean.report()

@@ -82,8 +82,11 @@ def test_the_main_job_runs_dicoogle_from_its_working_directory(lab):
     assert container["Config"]["Labels"]["io.pacs.engine"] == "dicoogle"
     assert container["Config"]["Entrypoint"] == ["/usr/local/bin/pacs-dicoogle-start"]
     mounts = {mount["Destination"]: mount["Name"] for mount in container["Mounts"] if mount["Type"] == "volume"}
+    # The access points' volumes, and the task storage of /tmp (an anonymous volume: read-only root).
+    assert container["HostConfig"]["ReadonlyRootfs"] is True
+    assert not mounts.pop("/tmp").startswith("pacs-lab-"), mounts  # noqa: S108 - a path in the container
     assert mounts == {
-        "/etc/pacs-settings": "pacs-lab-settings",
+        "/etc/pacs-settings": "pacs-lab-confs",
         "/var/lib/dicoogle": "pacs-lab-users",
         "/srv/pacs/images": "pacs-lab-images",
         "/srv/pacs/index": "pacs-lab-index",
@@ -119,7 +122,7 @@ def test_dicoogles_own_view_of_its_settings_is_what_was_rendered(rest):
     destinations = rest.json("GET", "/management/settings/storage/dicom")
     node = [d for d in destinations if d["AETitle"] == GLOBALS["pacs_storage_node_aet"]]
     assert len(node) == 1 and node[0]["ipAddrs"] == "127.0.0.1", destinations
-    rendered = VOLUMES / "pacs-lab-settings" / "_data" / "Plugins" / "settings"
+    rendered = VOLUMES / "pacs-lab-confs" / "_data" / "Plugins" / "settings"
     assert "<root-dir>/srv/pacs/images</root-dir>" in (rendered / "file-storage.xml").read_text()
     assert "<path>/srv/pacs/index/</path>" in (rendered / "luceneset.xml").read_text()
     assert "lucene" in rest.json("GET", "/providers")
@@ -153,9 +156,9 @@ def test_images_and_index_outlive_the_container(lab, rest, tmp_path):
 
     assert docker("rm", "--force", "pacs-lab-pacs").returncode == 0
     again = run_playbook(
-        "playbooks/lab_task.yml",
+        "playbooks/pacs_task.yml",
         "-e",
-        json.dumps({"container_images_pacs_engine_effective": "dicoogle", "container_images_refs": refs}),
+        json.dumps({"container_images_pacs_engine_effective": "dicoogle", "container_images_digests": refs}),
     )
     assert again.returncode == 0, again.report()
     assert _indexed(admin_rest(tmp_path), study_uid) == INSTANCES
@@ -172,7 +175,7 @@ def _running_refs() -> dict:
         for image, container in (
             ("pacs", "pacs-lab-pacs"),
             ("nginx", "pacs-lab-nginx"),
-            ("ghostunnel", "pacs-lab-edge-store"),
+            ("ghostunnel", "pacs-lab-ghostunnel-storage"),
         )
     }
 

@@ -110,19 +110,26 @@ def test_host_key_files_are_0600_and_owned_by_the_service_user(host, user, site_
 
 
 def test_task_key_files_are_0600_and_owned_by_the_container_user(site_first_run):
-    tls_dir = ROOT / ".lab" / "task" / "tls"
-    keys = sorted(tls_dir.glob("*/tls.key"))
-    assert len(keys) == 2, keys
-    users = {}
-    for name, container in (("edge", "edge-store"), ("admin-web", "nginx")):
+    # The task definition's TLS wrapper writes each container's key on its own task storage.
+    for container in ("nginx", "ghostunnel-storage", "ghostunnel-query", "ghostunnel-move"):
+        name = f"{DEPLOYMENT}-{container}"
         user = subprocess.run(
-            ["docker", "inspect", "--format={{.Config.User}}", f"{DEPLOYMENT}-{container}"],
+            ["docker", "inspect", "--format={{.Config.User}}", name], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        listing = subprocess.run(
+            ["docker", "exec", name, "stat", "-c", "%a %u", "/run/pacs-tls/tls.key", "/run/pacs-tls"],
             capture_output=True,
             text=True,
             check=True,
-        ).stdout.strip()
-        users[name] = int(user.split(":")[0])
-    for key in keys:
-        info = key.stat()
-        assert oct(info.st_mode & 0o777) == "0o600", f"{key} is {oct(info.st_mode & 0o777)}"
-        assert info.st_uid == users[key.parent.name], f"{key} belongs to {info.st_uid}, not {users[key.parent.name]}"
+        ).stdout.split("\n")
+        key, folder = (line.split() for line in listing[:2])
+        assert key == ["600", user.split(":")[0]], f"{name}: tls.key is {key}"
+        assert folder == ["700", user.split(":")[0]], f"{name}: /run/pacs-tls is {folder}"
+        # The wrapper unsets the key before the program starts: not in its environment.
+        environ = subprocess.run(
+            ["docker", "exec", name, "sh", "-c", "tr '\\0' '\\n' < /proc/1/environ | cut -d= -f1"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.split()
+        assert "TLS_PRIVATE_KEY" not in environ, f"{name}'s program has the key in its environment"

@@ -46,7 +46,7 @@ LEAVES = {
 }
 IMAGES = ("nginx", "ghostunnel", "pacs")
 # A container of the lab's PACS task that runs each image.
-RUNNING_IN = {"nginx": "nginx", "ghostunnel": "edge-store", "pacs": "pacs"}
+RUNNING_IN = {"nginx": "nginx", "ghostunnel": "ghostunnel-storage", "pacs": "pacs"}
 STORAGE_HOST = "pacs-lab-storage"
 CLIENT_HOST = "pacs-lab-client"
 
@@ -220,9 +220,17 @@ def test_image_runs_as_non_root_and_carries_version_labels(site_runs, image):
     ref = subprocess.run(
         ["docker", "inspect", "--format={{.Config.Image}}", container], check=True, capture_output=True, text=True
     ).stdout.strip()
-    assert ref.startswith(f"{REGISTRY}/{DEPLOYMENT}/{image}:"), ref
-    tag = ref.rsplit(":", 1)[1]
-    assert tag in _registry(f"/v2/{DEPLOYMENT}/{image}/tags/list")["tags"], f"{ref} is not in the registry"
+    # By the digest the registry returned for the push (the task definition names it so).
+    assert re.fullmatch(f"{REGISTRY}/{DEPLOYMENT}/{image}@sha256:[0-9a-f]{{64}}", ref), ref
+    manifest = urllib.request.Request(
+        f"http://{REGISTRY}/v2/{DEPLOYMENT}/{image}/manifests/{ref.split('@')[1]}",
+        method="HEAD",
+        headers={
+            "Accept": "application/vnd.docker.distribution.manifest.v2+json, application/vnd.oci.image.manifest.v1+json"
+        },
+    )
+    with urllib.request.urlopen(manifest, timeout=10) as response:  # noqa: S310 - loopback only
+        assert response.status == 200, f"{ref} is not in the registry"
     # The registry serves it (already local, so the pull changes nothing).
     subprocess.run(["docker", "pull", "-q", ref], check=True, capture_output=True)
     config = json.loads(subprocess.run(["docker", "image", "inspect", ref], check=True, capture_output=True).stdout)[0][

@@ -1,4 +1,4 @@
-"""The aws_network, aws_compute and aws_edge roles' filters (plain Python)."""
+"""The aws_network and aws_edge roles' filters (plain Python)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,6 @@ def load(role, name):
 
 
 network = load("aws_network", "aws_network_cidr")
-compute = load("aws_compute", "aws_compute_task")
 edge = load("aws_edge", "aws_edge_listeners")
 
 SAMPLE = {
@@ -95,54 +94,9 @@ def test_routes_carry_the_ids():
     ]
 
 
-def test_efs_volumes_one_per_access_point():
-    volumes = compute.aws_compute_efs_volumes({"index": "fsap-2", "confs": "fsap-1"}, "fs-1")
-    assert [v["name"] for v in volumes] == ["confs", "index"]
-    assert volumes[0]["efsVolumeConfiguration"] == {
-        "fileSystemId": "fs-1",
-        "rootDirectory": "/",
-        "transitEncryption": "ENABLED",
-        "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"},
-    }
-
-
 def test_nlb_listeners_forward_each_port_to_its_group():
     listeners = edge.aws_edge_nlb_listeners({"storage": "16666", "query": 11045}, {"storage": "tg-s", "query": "tg-q"})
     assert listeners == [
         {"Protocol": "TCP", "Port": 16666, "DefaultActions": [{"Type": "forward", "TargetGroupArn": "tg-s"}]},
         {"Protocol": "TCP", "Port": 11045, "DefaultActions": [{"Type": "forward", "TargetGroupArn": "tg-q"}]},
     ]
-
-
-EDGE_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dep/pki/pacs-edge-AbCdEf"
-EDGE_SECRETS = [{"name": "TLS_CERTIFICATE", "valueFrom": EDGE_ARN + ":certificate::"}]
-
-
-def test_labelled_containers_carry_their_secret_version():
-    containers = [{"name": "pacs", "image": "p"}, {"name": "tunnel", "image": "g", "secrets": EDGE_SECRETS}]
-    pacs, tunnel = compute.aws_compute_labelled_containers(containers, {"pacs-edge": EDGE_ARN}, {"pacs-edge": "v-1"})
-    assert set(pacs["dockerLabels"]) == {"pacs.definition-sha256"}
-    assert tunnel["dockerLabels"]["pacs.tls-secret"] == "pacs-edge"
-    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "v-1"
-    assert "dockerLabels" not in containers[1], "the input is left as it was"
-
-
-def test_labelled_containers_change_with_any_list_item_or_secret_version():
-    base = [{"name": "tunnel", "command": ["server", "--allow-cn=a"], "secrets": EDGE_SECRETS}]
-    arns = {"pacs-edge": EDGE_ARN}
-
-    def digest(containers, version):
-        (container,) = compute.aws_compute_labelled_containers(containers, arns, {"pacs-edge": version})
-        return container["dockerLabels"]["pacs.definition-sha256"]
-
-    same_length_command = [dict(base[0], command=["server", "--allow-cn=b"])]
-    assert digest(base, "v-1") == digest(base, "v-1")
-    assert digest(base, "v-1") != digest(same_length_command, "v-1")
-    assert digest(base, "v-1") != digest(base, "v-2")
-
-
-def test_labelled_containers_without_a_known_version_say_so():
-    (tunnel,) = compute.aws_compute_labelled_containers(
-        [{"name": "t", "secrets": EDGE_SECRETS}], {"pacs-edge": EDGE_ARN}, {}
-    )
-    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "unknown"

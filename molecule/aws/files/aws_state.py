@@ -11,8 +11,12 @@ reads and judges nothing.
 from __future__ import annotations
 
 import argparse
+import base64
+import hashlib
+import io
 import json
 import os
+import tarfile
 
 import boto3
 from botocore.exceptions import ClientError
@@ -238,8 +242,57 @@ def ecs_state(deployment):
             },
             "containers": [c["name"] for c in task_def["containerDefinitions"]],
             "efs_volumes": sorted(v["name"] for v in task_def.get("volumes", []) if "efsVolumeConfiguration" in v),
+            "definition": {c["name"]: _container_facts(c) for c in task_def["containerDefinitions"]},
+            "images_in_ecr": {c["name"]: _image_in_ecr(c["image"]) for c in task_def["containerDefinitions"]},
+            "settings_bundle": _settings_bundle(task_def),
         }
     return out
+
+
+def _container_facts(container):
+    return {
+        "image": container["image"],
+        "user": container.get("user", ""),
+        "essential": container.get("essential", True),
+        "readonly_root": container.get("readonlyRootFilesystem", False),
+        "capabilities": (container.get("linuxParameters") or {}).get("capabilities") or {},
+        "depends_on": container.get("dependsOn") or [],
+        "working_directory": container.get("workingDirectory", ""),
+        "mounts": {
+            m["containerPath"]: [m["sourceVolume"], m.get("readOnly", False)]
+            for m in container.get("mountPoints") or []
+        },
+        "entry_point": container.get("entryPoint") or [],
+        "environment": {e["name"]: e["value"] for e in container.get("environment") or []},
+        "secrets": {s["name"]: s["valueFrom"] for s in container.get("secrets") or []},
+    }
+
+
+def _image_in_ecr(image):
+    """True when the image is named by a digest that its ECR repository holds."""
+    if "@sha256:" not in image or ".dkr.ecr." not in image:
+        return False
+    name, digest = image.split("@", 1)
+    repository = name.split("/", 1)[1]
+    found = safe(client("ecr").describe_images, {}, repositoryName=repository, imageIds=[{"imageDigest": digest}]) or {}
+    return any(d["imageDigest"] == digest for d in found.get("imageDetails", []))
+
+
+def _settings_bundle(task_def):
+    """The settings container's bundle, read from its secret: its SHA-256 and nginx's TLS lines."""
+    settings = next((c for c in task_def["containerDefinitions"] if c["name"] == "settings"), None)
+    if not settings:
+        return {}
+    arn = settings["secrets"][0]["valueFrom"]
+    bundle = base64.b64decode(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+    with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as archive:
+        names = sorted(m.name for m in archive.getmembers())
+        conf = archive.extractfile("./nginx/nginx.conf").read().decode()
+    return {
+        "sha256": hashlib.sha256(bundle).hexdigest(),
+        "files": names,
+        "nginx_tls": sorted(line.strip() for line in conf.splitlines() if line.strip().startswith("ssl_certificate")),
+    }
 
 
 def leftovers(deployment, tag_key):

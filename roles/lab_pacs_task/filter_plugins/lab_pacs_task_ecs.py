@@ -165,12 +165,14 @@ def lab_pacs_task_docker(containers, opts):
     return plan
 
 
-def lab_pacs_task_actions(plan, running, applied):
+def lab_pacs_task_actions(plan, running, applied, force=()):
     """What to do with each planned container: `create` it (missing, its
     definition changed, or a run-once container that did not succeed),
     `keep` it, or `rotate` it (kept, but the secret versions it was given,
     from `applied`, are not the definition's). `running` is
-    docker_container_info's results, one per planned container."""
+    docker_container_info's results, one per planned container. The names
+    in `force` are created again whatever runs (a new task would: the
+    settings volume no longer holds the bundle)."""
     by_name = {}
     for result in running:
         container = result.get("container") or {}
@@ -180,11 +182,14 @@ def lab_pacs_task_actions(plan, running, applied):
         container = by_name.get(step["name"]) or {}
         labels = (container.get("Config") or {}).get("Labels") or {}
         state = container.get("State") or {}
-        if labels.get("io.pacs.lab.container-sha256") != step["sha"]:
+        changed = labels.get("io.pacs.lab.container-sha256") != step["sha"]
+        # A run-once container that did not end well, or a long-running one that is down.
+        unfinished = state.get("Running") or state.get("ExitCode") != 0
+        down = not state.get("Running")
+        if step["name"] in force:
+            step = dict(step, params=dict(step["params"], recreate=True))
             action = "create"
-        elif not step["essential"] and (state.get("Running") or state.get("ExitCode") != 0):
-            action = "create"
-        elif step["essential"] and not state.get("Running"):
+        elif changed or (down if step["essential"] else unfinished):
             action = "create"
         elif step["secret_versions"] and (applied or {}).get(step["name"]) != step["secret_versions"]:
             action = "rotate"

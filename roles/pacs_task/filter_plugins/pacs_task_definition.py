@@ -63,7 +63,7 @@ umask 022
 dir="$PACS_SETTINGS_DIR"
 sum=$(printf '%s' "$PACS_SETTINGS_BUNDLE" | base64 -d | sha256sum | cut -d' ' -f1)
 if [ "$sum" != "$PACS_SETTINGS_DIGEST" ]; then
-  echo "$0: the settings bundle's SHA-256 is $sum, the task definition expects $PACS_SETTINGS_DIGEST: nothing written" >&2
+  echo "$0: the bundle's SHA-256 is $sum, the task definition expects $PACS_SETTINGS_DIGEST: nothing written" >&2
   exit 1
 fi
 stage="$dir/.incoming"
@@ -89,9 +89,9 @@ echo "$0: settings $PACS_SETTINGS_DIGEST written to $dir"
 # the files (the lab's in-place rotation runs it so).
 _TLS_SCRIPT = (
     'umask 077 && mkdir -p "{d}" && '
-    "printf '%s\\n' \"$TLS_CERTIFICATE\" > \"{d}/tls.crt.new\" && mv \"{d}/tls.crt.new\" \"{d}/tls.crt\" && "
-    "printf '%s\\n' \"$TLS_PRIVATE_KEY\" > \"{d}/tls.key.new\" && mv \"{d}/tls.key.new\" \"{d}/tls.key\" && "
-    "printf '%s\\n' \"$TLS_CA_CERTIFICATE\" > \"{d}/ca.crt.new\" && mv \"{d}/ca.crt.new\" \"{d}/ca.crt\" && "
+    'printf \'%s\\n\' "$TLS_CERTIFICATE" > "{d}/tls.crt.new" && mv "{d}/tls.crt.new" "{d}/tls.crt" && '
+    'printf \'%s\\n\' "$TLS_PRIVATE_KEY" > "{d}/tls.key.new" && mv "{d}/tls.key.new" "{d}/tls.key" && '
+    'printf \'%s\\n\' "$TLS_CA_CERTIFICATE" > "{d}/ca.crt.new" && mv "{d}/ca.crt.new" "{d}/ca.crt" && '
     'unset TLS_PRIVATE_KEY && exec "$@"'
 )
 
@@ -161,7 +161,8 @@ def pacs_task_containers(spec):
             ghostunnel,
             name=name,
             command=["/usr/bin/ghostunnel", "server", f"--listen=0.0.0.0:{listen}", f"--target=127.0.0.1:{target}"]
-            + tls + allow,
+            + tls
+            + allow,
             portMappings=[_port(listen)],
             mountPoints=[_mount(f"{name}-tls", tls_dir, False)],
         )
@@ -196,7 +197,7 @@ def pacs_task_containers(spec):
                 _mount("images", paths["images"], False),
                 _mount("index", paths["index"], False),
                 _mount("users", paths["workdir"], False),
-                _mount("pacs-tmp", "/tmp", False),
+                _mount("pacs-tmp", "/tmp", False),  # noqa: S108 - the container's own task storage
             ],
             "healthCheck": _tcp_check(ports["web"]),
             "dockerLabels": dict(settings_label, **{"pacs.engine": engine}),
@@ -283,7 +284,9 @@ def pacs_task_labelled(containers, secret_arns, secret_versions):
     for container in containers:
         container = dict(container)
         labels = dict(container.get("dockerLabels") or {})
-        used = sorted({names_by_arn.get(_secret_arn(s["valueFrom"]), "") for s in container.get("secrets") or []} - {""})
+        used = sorted(
+            {names_by_arn.get(_secret_arn(s["valueFrom"]), "") for s in container.get("secrets") or []} - {""}
+        )
         if used:
             labels["pacs.tls-secret"] = ",".join(used)
             labels["pacs.tls-secret-version"] = ",".join((secret_versions or {}).get(n) or "unknown" for n in used)

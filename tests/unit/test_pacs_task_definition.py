@@ -1,0 +1,363 @@
+"""The PACS task's definition (role pacs_task) and the lab's runner of it (role lab_pacs_task)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import io
+import json
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def load(role, name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "roles" / role / "filter_plugins" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+definition = load("pacs_task", "pacs_task_definition")
+runner = load("lab_pacs_task", "lab_pacs_task_ecs")
+
+ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dep/"
+EDGE_ARN = ARN + "pki/pacs-edge-AbCdEf"
+ADMIN_ARN = ARN + "pki/admin-web-AbCdEf"
+SETTINGS_ARN = ARN + "pacs/settings-AbCdEf"
+DIGEST = "sha256:" + "a" * 64
+PATHS = {
+    "dicoogle": {
+        "images": "/srv/pacs/images",
+        "index": "/srv/pacs/index",
+        "workdir": "/var/lib/dicoogle",
+        "environment": {"PACS_DICOOGLE_WORKDIR": "/var/lib/dicoogle"},
+    },
+    "orthanc": {
+        "images": "/var/lib/orthanc/storage",
+        "index": "/var/lib/orthanc/index",
+        "workdir": "/var/lib/orthanc/users",
+        "command": ["Orthanc", "/etc/pacs-settings/orthanc/"],
+        "environment": {"TCP_NODELAY": "1"},
+    },
+}
+
+
+def spec(**changes):
+    base = {
+        "engine": "dicoogle",
+        "images": {name: f"reg/dep/{name}@{DIGEST}" for name in ("pacs", "nginx", "ghostunnel")},
+        "users": {"pacs": "1001:1001", "nginx": "1002:1002", "ghostunnel": "1003:1003"},
+        "ports": {
+            "web": 8080,
+            "storage": 6666,
+            "query": 1045,
+            "admin_tls": 8443,
+            "storage_tls": 16666,
+            "query_tls": 11045,
+            "move_forward": 17777,
+        },
+        "dimse_targets": {"storage": 6666, "query": 1045},
+        "engine_paths": PATHS,
+        "settings_mount": "/etc/pacs-settings",
+        "settings_digest": "b" * 64,
+        "tls_dir": "/run/pacs-tls",
+        "nginx_run_dir": "/run/nginx",
+        "secret_arns": {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN, "settings": SETTINGS_ARN},
+        "storage_node": {"host": "storage.pacs.internal", "port": "7777", "cn": "storage-node"},
+        "allowed_client_cns": ["dicom-client"],
+        "environment_extra": {},
+        "log_configuration": {},
+    }
+    base.update(changes)
+    return base
+
+
+def by_name(containers):
+    return {c["name"]: c for c in containers}
+
+
+def test_the_definition_lists_the_six_containers_in_order():
+    containers = definition.pacs_task_containers(spec())
+    assert [c["name"] for c in containers] == list(definition.CONTAINER_NAMES)
+
+
+def test_every_container_is_non_root_read_only_and_drops_every_capability():
+    for container in definition.pacs_task_containers(spec()):
+        assert container["readonlyRootFilesystem"] is True
+        assert container["linuxParameters"]["capabilities"] == {"drop": ["ALL"]}
+        assert not container["user"].startswith("0:")
+
+
+def test_settings_run_first_and_the_engine_and_nginx_wait_for_their_success():
+    c = by_name(definition.pacs_task_containers(spec()))
+    assert c["settings"]["essential"] is False
+    assert c["settings"]["secrets"] == [{"name": "PACS_SETTINGS_BUNDLE", "valueFrom": SETTINGS_ARN}]
+    assert {"name": "PACS_SETTINGS_DIGEST", "value": "b" * 64} in c["settings"]["environment"]
+    for name in ("pacs", "nginx"):
+        assert c[name]["dependsOn"] == [{"containerName": "settings", "condition": "SUCCESS"}]
+        assert c[name]["dockerLabels"]["pacs.settings-sha256"] == "b" * 64
+
+
+def test_dicoogle_mounts_the_settings_contract():
+    pacs = by_name(definition.pacs_task_containers(spec()))["pacs"]
+    mounts = {m["containerPath"]: (m["sourceVolume"], m["readOnly"]) for m in pacs["mountPoints"]}
+    assert pacs["workingDirectory"] == "/var/lib/dicoogle"
+    assert mounts == {
+        "/etc/pacs-settings": ("confs", True),
+        "/srv/pacs/images": ("images", False),
+        "/srv/pacs/index": ("index", False),
+        "/var/lib/dicoogle": ("users", False),
+        "/tmp": ("pacs-tmp", False),  # noqa: S108 - a path in the container
+    }
+    assert "command" not in pacs, "Dicoogle's image starts it (pacs-dicoogle-start)"
+
+
+def test_orthanc_gets_its_command_and_one_dicom_port():
+    pacs = by_name(
+        definition.pacs_task_containers(spec(engine="orthanc", dimse_targets={"storage": 4242, "query": 4242}))
+    )
+    assert pacs["pacs"]["command"] == ["Orthanc", "/etc/pacs-settings/orthanc/"]
+    assert [p["containerPort"] for p in pacs["pacs"]["portMappings"]] == [4242, 8080]
+    assert "--target=127.0.0.1:4242" in pacs["ghostunnel-query"]["command"]
+
+
+def test_the_tls_wrapper_writes_where_nginx_and_ghostunnel_read():
+    c = by_name(definition.pacs_task_containers(spec()))
+    script = c["nginx"]["entryPoint"][2]
+    for name in ("tls.crt", "tls.key", "ca.crt"):
+        assert f'"/run/pacs-tls/{name}"' in script
+    assert "--key=/run/pacs-tls/tls.key" in c["ghostunnel-storage"]["command"]
+    assert {m["containerPath"] for m in c["nginx"]["mountPoints"]} >= {"/run/pacs-tls", "/run/nginx"}
+    assert c["ghostunnel-move"]["command"][2:5] == [
+        "--listen=127.0.0.1:17777",
+        "--target=storage.pacs.internal:7777",
+        "--verify-cn=storage-node",
+    ]
+    assert "--allow-cn=dicom-client" in c["ghostunnel-query"]["command"]
+
+
+def test_the_tls_wrapper_writes_0600_files_and_drops_the_key(tmp_path):
+    entry = definition.pacs_task_tls_entrypoint(str(tmp_path / "tls"))
+    env = {"TLS_CERTIFICATE": "CERT", "TLS_PRIVATE_KEY": "KEY", "TLS_CA_CERTIFICATE": "CA", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run(
+        entry + ["sh", "-c", 'echo "key=${TLS_PRIVATE_KEY:-gone}"'], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "key=gone"
+    assert (tmp_path / "tls" / "tls.key").read_text() == "KEY\n"
+    assert oct((tmp_path / "tls" / "tls.key").stat().st_mode & 0o777) == "0o600"
+
+
+def _bundle(files):
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w:gz") as archive:
+        for name, text in files.items():
+            data = text.encode()
+            info = tarfile.TarInfo(f"./{name}")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return raw.getvalue()
+
+
+def _run_settings(tmp_path, bundle, digest):
+    settings = by_name(definition.pacs_task_containers(spec()))["settings"]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PACS_SETTINGS_BUNDLE": base64.b64encode(bundle).decode(),
+        "PACS_SETTINGS_DIGEST": digest,
+        "PACS_SETTINGS_DIR": str(tmp_path),
+    }
+    return subprocess.run(settings["entryPoint"], env=env, capture_output=True, text=True, check=False)
+
+
+def test_the_settings_container_writes_a_bundle_with_the_right_digest_and_removes_what_it_lost(tmp_path):
+    (tmp_path / "orthanc").mkdir()
+    (tmp_path / "orthanc" / "old.json").write_text("{}")
+    bundle = _bundle({"nginx/nginx.conf": "events {}", "confs/server.xml": "<server/>"})
+    done = _run_settings(tmp_path, bundle, hashlib.sha256(bundle).hexdigest())
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".digest", "confs", "nginx"]
+    assert (tmp_path / "nginx" / "nginx.conf").read_text() == "events {}"
+
+
+def test_the_settings_container_refuses_a_bundle_with_another_digest_and_writes_nothing(tmp_path):
+    (tmp_path / "nginx").mkdir()
+    (tmp_path / "nginx" / "nginx.conf").write_text("kept")
+    refused = _run_settings(tmp_path, _bundle({"nginx/nginx.conf": "new"}), "c" * 64)
+    assert refused.returncode == 1
+    assert "expects " + "c" * 64 in refused.stderr
+    assert (tmp_path / "nginx" / "nginx.conf").read_text() == "kept"
+
+
+def test_volumes_one_per_access_point_then_task_storage():
+    volumes = definition.pacs_task_volumes({"index": "fsap-2", "confs": "fsap-1"}, "fs-1", ["nginx-tls"])
+    assert [v["name"] for v in volumes] == ["confs", "index", "nginx-tls"]
+    assert volumes[0]["efsVolumeConfiguration"] == {
+        "fileSystemId": "fs-1",
+        "rootDirectory": "/",
+        "transitEncryption": "ENABLED",
+        "authorizationConfig": {"accessPointId": "fsap-1", "iam": "ENABLED"},
+    }
+    assert volumes[2] == {"name": "nginx-tls"}
+    assert definition.pacs_task_volumes({"confs": "confs"}, "", []) == [{"name": "confs"}], "the lab: by name only"
+
+
+EDGE_SECRETS = [{"name": "TLS_CERTIFICATE", "valueFrom": EDGE_ARN + ":certificate::"}]
+
+
+def test_labelled_containers_carry_their_secret_version():
+    containers = [{"name": "pacs", "image": "p"}, {"name": "tunnel", "image": "g", "secrets": EDGE_SECRETS}]
+    pacs, tunnel = definition.pacs_task_labelled(containers, {"pacs-edge": EDGE_ARN}, {"pacs-edge": "v-1"})
+    assert set(pacs["dockerLabels"]) == {"pacs.definition-sha256"}
+    assert tunnel["dockerLabels"]["pacs.tls-secret"] == "pacs-edge"
+    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "v-1"
+    assert "dockerLabels" not in containers[1], "the input is left as it was"
+
+
+def test_labelled_containers_change_with_any_list_item_or_secret_version():
+    base = [{"name": "tunnel", "command": ["server", "--allow-cn=a"], "secrets": EDGE_SECRETS}]
+    arns = {"pacs-edge": EDGE_ARN}
+
+    def digest(containers, version):
+        (container,) = definition.pacs_task_labelled(containers, arns, {"pacs-edge": version})
+        return container["dockerLabels"]["pacs.definition-sha256"]
+
+    same_length_command = [dict(base[0], command=["server", "--allow-cn=b"])]
+    assert digest(base, "v-1") == digest(base, "v-1")
+    assert digest(base, "v-1") != digest(same_length_command, "v-1")
+    assert digest(base, "v-1") != digest(base, "v-2")
+
+
+def test_labelled_containers_without_a_known_version_say_so():
+    (tunnel,) = definition.pacs_task_labelled([{"name": "t", "secrets": EDGE_SECRETS}], {"pacs-edge": EDGE_ARN}, {})
+    assert tunnel["dockerLabels"]["pacs.tls-secret-version"] == "unknown"
+
+
+# --- the lab's runner ---------------------------------------------------------------------------
+
+SECRETS = {
+    EDGE_ARN: json.dumps({"certificate": "E-CERT", "private_key": "E-KEY", "ca_certificate": "CA"}),
+    ADMIN_ARN: json.dumps({"certificate": "A-CERT", "private_key": "A-KEY", "ca_certificate": "CA"}),
+    SETTINGS_ARN: "QUJD",
+}
+OPTS = {
+    "prefix": "lab",
+    "holder": "lab-task",
+    "access_points": ["confs", "images", "index", "users"],
+    "secrets": SECRETS,
+}
+
+
+def labelled(**changes):
+    return definition.pacs_task_labelled(
+        definition.pacs_task_containers(spec(**changes)),
+        {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN},
+        {"pacs-edge": "v1", "admin-web": "v1"},
+    )
+
+
+def test_the_runner_lists_the_secrets_by_arn():
+    assert runner.lab_pacs_task_secret_arns(labelled()) == sorted([EDGE_ARN, ADMIN_ARN, SETTINGS_ARN])
+
+
+def test_the_runner_gives_each_container_what_ecs_would():
+    plan = {step["name"]: step for step in runner.lab_pacs_task_docker(labelled(), OPTS)}
+    assert list(plan)[0] == "settings"
+    nginx = plan["nginx"]["params"]
+    assert nginx["name"] == "lab-nginx" and nginx["network_mode"] == "container:lab-task"
+    assert nginx["env"]["TLS_PRIVATE_KEY"] == "A-KEY" and nginx["env"]["TLS_CERTIFICATE"] == "A-CERT"
+    assert nginx["volumes"] == ["lab-confs:/etc/pacs-settings:ro", "/run/nginx", "/run/pacs-tls"]
+    assert nginx["read_only"] is True and nginx["cap_drop"] == ["ALL"] and nginx["user"] == "1002:1002"
+    assert nginx["labels"]["io.pacs.lab.task"] == "lab"
+    assert "pacs.tls-secret-version" not in nginx["labels"] and "pacs.definition-sha256" not in nginx["labels"]
+    settings = plan["settings"]["params"]
+    assert settings["env"]["PACS_SETTINGS_BUNDLE"] == "QUJD"
+    assert settings["restart_policy"] == "no" and settings["detach"] is False
+    pacs = plan["pacs"]["params"]
+    assert pacs["working_dir"] == "/var/lib/dicoogle" and pacs["init"] is True
+    assert pacs["healthcheck"]["test"][:2] == ["CMD", "bash"] and pacs["healthcheck"]["interval"] == "10s"
+
+
+def test_a_rotation_changes_the_secret_versions_but_not_the_container_sha():
+    before = {s["name"]: s for s in runner.lab_pacs_task_docker(labelled(), OPTS)}
+    rotated = definition.pacs_task_labelled(
+        definition.pacs_task_containers(spec()),
+        {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN},
+        {"pacs-edge": "v2", "admin-web": "v2"},
+    )
+    after = {s["name"]: s for s in runner.lab_pacs_task_docker(rotated, OPTS)}
+    assert all(before[n]["sha"] == after[n]["sha"] for n in before)
+    assert after["nginx"]["secret_versions"] == "v2" != before["nginx"]["secret_versions"]  # noqa: S105 - a version id
+    changed = {s["name"]: s for s in runner.lab_pacs_task_docker(labelled(environment_extra={"X": "1"}), OPTS)}
+    assert changed["pacs"]["sha"] != before["pacs"]["sha"] and changed["nginx"]["sha"] == before["nginx"]["sha"]
+
+
+def _running(step, running=True, exit_code=0):
+    return {
+        "item": step["name"],
+        "container": {
+            "Config": {"Labels": {"io.pacs.lab.container-sha256": step["sha"]}},
+            "State": {"Running": running, "ExitCode": exit_code},
+        },
+    }
+
+
+def test_actions_create_keep_or_rotate():
+    plan = runner.lab_pacs_task_docker(labelled(), OPTS)
+    steps = {s["name"]: s for s in plan}
+    running = [_running(s, running=s["essential"]) for s in plan]
+    applied = {s["name"]: s["secret_versions"] for s in plan}
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(plan, running, applied)}
+    assert set(acts.values()) == {"keep"}
+    stale = dict(applied, nginx="v0")
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(plan, running, stale)}
+    assert acts["nginx"] == "rotate" and acts["pacs"] == "keep"
+    failed = [_running(s, running=False, exit_code=1) if s["name"] == "settings" else _running(s) for s in plan]
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(plan, failed, applied)}
+    assert acts["settings"] == "create"
+    missing = [r for r in running if r["item"] != "pacs"] + [{"item": "pacs", "container": None}]
+    acts = {s["name"]: s for s in runner.lab_pacs_task_actions(plan, missing, applied, ["settings", "nginx"])}
+    assert acts["pacs"]["action"] == "create" and acts["nginx"]["action"] == "create"
+    assert acts["nginx"]["params"]["recreate"] is True and "recreate" not in steps["nginx"]["params"]
+
+
+def test_the_runner_refuses_what_it_cannot_run():
+    containers = labelled()
+    with pytest.raises(AnsibleFilterError, match="was not read"):
+        runner.lab_pacs_task_docker(containers, dict(OPTS, secrets={}))
+    cycle = [dict(containers[0], dependsOn=[{"containerName": "pacs", "condition": "START"}])] + containers[1:]
+    with pytest.raises(AnsibleFilterError, match="dependsOn cycle"):
+        runner.lab_pacs_task_docker(cycle, OPTS)
+    shared = [
+        dict(c, mountPoints=[{"sourceVolume": "scratch", "containerPath": "/x", "readOnly": False}]) for c in containers
+    ]
+    with pytest.raises(AnsibleFilterError, match="task storage shared"):
+        runner.lab_pacs_task_docker(shared, OPTS)
+    with pytest.raises(AnsibleFilterError, match="not a Secrets Manager ARN"):
+        runner.lab_pacs_task_secret_arns([{"secrets": [{"name": "X", "valueFrom": "arn:aws:ssm:x"}]}])
+
+
+def test_the_described_definition_comes_back_to_the_apis_names():
+    described = {
+        "container_definitions": [
+            {
+                "docker_labels": {"pacs.tls-secret": "x"},
+                "depends_on": [{"container_name": "settings"}],
+                "readonly_root_filesystem": True,
+                "environment": [{"name": "PACS_X", "value": "1"}],
+            }
+        ]
+    }
+    camel = runner.lab_pacs_task_camel(described)
+    container = camel["containerDefinitions"][0]
+    assert container["dockerLabels"] == {"pacs.tls-secret": "x"}
+    assert container["dependsOn"] == [{"containerName": "settings"}]
+    assert container["readonlyRootFilesystem"] is True and container["environment"] == [
+        {"name": "PACS_X", "value": "1"}
+    ]
