@@ -16,18 +16,23 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from pathlib import Path
 
 from tests.support.ansible_run import run_playbook
 from tests.support.lab_aws import lab_client
 from tests.support.lab_docker import docker
 
+ROOT = Path(__file__).resolve().parents[2]
 FAMILY = "pacs-lab-pacs"
 CONTAINERS = ["settings", "pacs", "nginx", "ghostunnel-storage", "ghostunnel-query", "ghostunnel-move"]
 DIGEST = re.compile(r"^[^@ ]+@sha256:[0-9a-f]{64}$")
 
 
 def _definition() -> dict:
-    return lab_client("ecs").describe_task_definition(taskDefinition=FAMILY)["taskDefinition"]
+    """The revision the lab runs (its state file), as ECS returns it."""
+    state = json.loads((ROOT / ".lab" / "task" / "state.json").read_text())
+    assert state["task_definition"].split("/")[-1].startswith(FAMILY + ":"), state
+    return lab_client("ecs").describe_task_definition(taskDefinition=state["task_definition"])["taskDefinition"]
 
 
 def _running(name: str) -> dict:

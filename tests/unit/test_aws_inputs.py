@@ -67,6 +67,7 @@ CASES = {
         ["between 1 and 65535"],
     ),
     "one port for two services": ({"pacs_port_query_tls": 16666}, "aws_compute ports", ["must all differ"]),
+    "the web port on a DIMSE port": ({"pacs_port_web": 6666}, "pacs_task_ports", ["must all differ"]),
     "missing domain": ({"pacs_private_domain": ""}, "aws_edge_private_domain", []),
     "bad deployment name": ({"pacs_deployment": "Bad_Name"}, "aws_network_deployment", ["lower-case"]),
     "unknown engine": ({"pacs_engine": "dcm4chee"}, "pacs_engine", ["one of dicoogle, orthanc"]),

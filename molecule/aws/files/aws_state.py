@@ -233,6 +233,9 @@ def ecs_state(deployment):
         labels = {c["name"]: c.get("dockerLabels") or {} for c in task_def["containerDefinitions"]}
         out["services"][svc["serviceName"]] = {
             "desired_count": svc["desiredCount"],
+            "revisions": len(
+                ecs.list_task_definitions(familyPrefix=f"{deployment}-pacs", status="ACTIVE")["taskDefinitionArns"]
+            ),
             "task_definition": task_def["taskDefinitionArn"],
             # container: [secret name, its version when the revision was registered]
             "tls_secrets": {
