@@ -103,8 +103,16 @@ def secrets_state(deployment):
         if secret["Name"].startswith(f"{deployment}/") and not secret.get("DeletedDate"):
             stages = secret.get("SecretVersionsToStages") or {}
             current = [version for version, names in stages.items() if "AWSCURRENT" in names]
-            out[secret["Name"]] = {"kms_key": secret.get("KmsKeyId", ""), "current_version": "".join(current)}
+            out[secret["Name"]] = {"kms_key": _key_arn(secret.get("KmsKeyId", "")), "current_version": "".join(current)}
     return out
+
+
+def _key_arn(key_id):
+    """A secret names its key as it was given (an alias, an id or an ARN): the key's ARN, to compare them."""
+    if not key_id:
+        return ""
+    described = safe(client("kms").describe_key, None, KeyId=key_id)
+    return described["KeyMetadata"]["Arn"] if described else key_id
 
 
 def network_state(deployment, tag_key):
