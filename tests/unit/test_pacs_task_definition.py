@@ -339,6 +339,10 @@ def test_the_runner_refuses_what_it_cannot_run():
     ]
     with pytest.raises(AnsibleFilterError, match="task storage shared"):
         runner.lab_pacs_task_docker(shared, OPTS)
+    with pytest.raises(AnsibleFilterError, match="names a version"):
+        runner.lab_pacs_task_secret_arns(
+            [{"secrets": [{"name": "X", "valueFrom": EDGE_ARN + ":certificate:AWSPREVIOUS:"}]}]
+        )
     with pytest.raises(AnsibleFilterError, match="not a Secrets Manager ARN"):
         runner.lab_pacs_task_secret_arns([{"secrets": [{"name": "X", "valueFrom": "arn:aws:ssm:x"}]}])
 

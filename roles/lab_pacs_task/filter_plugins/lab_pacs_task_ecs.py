@@ -11,7 +11,9 @@ arguments, in start order (a container after those it dependsOn):
   opts.holder     the container that owns the task's network namespace
   opts.access_points  volumes backed by an access point (Docker volumes <prefix>-<name>)
   opts.secrets    {secret ARN: secret string}: valueFrom resolved as ECS does
-                  (the whole string, or the value of its JSON key)
+                  (the whole string, or the value of its JSON key); one that
+                  names a version stage or id is refused (the lab reads the
+                  current version; the definition names none)
 
 What ECS gives a container, the lab gives it: image, entryPoint, command,
 user, workingDirectory, environment and secrets (both as environment
@@ -46,6 +48,8 @@ def _arn(value_from):
     parts = value_from.split(":")
     if len(parts) < 7 or parts[2] != "secretsmanager":
         raise AnsibleFilterError(f"valueFrom {value_from!r} is not a Secrets Manager ARN")
+    if any(parts[8:10]):
+        raise AnsibleFilterError(f"valueFrom {value_from!r} names a version: the lab reads the current one only")
     return ":".join(parts[:7]), (parts[7] if len(parts) > 7 else "")
 
 
