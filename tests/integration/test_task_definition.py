@@ -6,7 +6,8 @@
 - What runs is that definition: each container's image, user, working directory and environment are
   the definition's, and the secrets arrive as ECS injects them.
 - One field changed in the definition (an environment value of the PACS container, through the role's
-  input) registers exactly one new revision, which the lab runs: the value is in the running container,
+  input): `--check` says a revision would be registered and changes nothing; the run registers exactly one
+  new revision, which the lab runs: the value is in the running container,
   and the smoke checks pass. Taking it out again goes back to the earlier revision (ECS's module finds
   it; nothing is registered) and the value is gone; a full rerun then registers and changes nothing.
 """
@@ -96,6 +97,13 @@ def _revisions() -> list[str]:
 def test_a_changed_field_registers_one_revision_that_the_lab_runs(site_first_run):
     before = _revisions()
     mark = uuid.uuid4().hex
+    extra = json.dumps({"pacs_task_environment_extra": {"PACS_TEST_MARK": mark}})
+    # --check says what would change and changes nothing (no revision is registered to run).
+    checked = run_playbook("playbooks/pacs_task.yml", "--check", "-e", extra)
+    assert checked.returncode == 0, checked.report()
+    assert "a run would register a new revision of pacs-lab-pacs" in checked.output, checked.report()
+    assert _revisions() == before
+    assert "PACS_TEST_MARK" not in _env(_running("pacs"))
     changed = run_playbook(
         "playbooks/pacs_task.yml", "-e", json.dumps({"pacs_task_environment_extra": {"PACS_TEST_MARK": mark}})
     )
