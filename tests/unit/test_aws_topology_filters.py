@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.plugins import load_role_filter
 
-
-def load(role, name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "roles" / role / "filter_plugins" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-network = load("aws_network", "aws_network_cidr")
-edge = load("aws_edge", "aws_edge_listeners")
+network = load_role_filter("aws_network", "aws_network_cidr")
+edge = load_role_filter("aws_edge", "aws_edge_listeners")
 
 SAMPLE = {
     "provider": {

@@ -3,20 +3,15 @@
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "container_images_debian", ROOT / "roles" / "container_images" / "filter_plugins" / "container_images_debian.py"
-)
-debian = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(debian)
+from tests.support.plugins import load_role_filter
+
+debian = load_role_filter("container_images", "container_images_debian")
 
 # apt-cache madison as the archive answered on 2026-12-05, the day deb12u11 was replaced by deb12u12 in
 # bookworm-security (the point release's own revision, deb12u9, is still in bookworm).

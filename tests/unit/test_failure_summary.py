@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
+from tests.support.plugins import load_plugin
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "pacs_failure_summary", ROOT / "callback_plugins" / "pacs_failure_summary.py"
-)
-summary = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(summary)
+summary = load_plugin("callback_plugins/pacs_failure_summary.py", "pacs_failure_summary")
 
 BUILD_ERROR = (
     "Error building 127.0.0.1:5001/pacs-lab/nginx - code: 4, message: The command '/bin/sh -c set -eux;"

@@ -2,18 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import bcrypt
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "lab_alb_filters", ROOT / "roles" / "lab_alb" / "filter_plugins" / "lab_alb.py"
-)
-filters = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(filters)
+from tests.support.plugins import load_plugin
+
+filters = load_plugin("roles/lab_alb/filter_plugins/lab_alb.py", "lab_alb_filters")
 
 USERS = [{"name": "pacs-admin", "password": "first-password-0123"}, {"name": "second", "password": "another-one-4567"}]
 

@@ -6,20 +6,15 @@ verifies through crypt(3)); the rendered files are checked in test_pacs_settings
 
 from __future__ import annotations
 
-import importlib.util
 import shutil
 import subprocess
 import warnings
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-_SPEC = importlib.util.spec_from_file_location(
-    "pacs_settings_filters", ROOT / "roles" / "pacs_settings" / "filter_plugins" / "pacs_settings.py"
-)
-filters = importlib.util.module_from_spec(_SPEC)
-_SPEC.loader.exec_module(filters)
+from tests.support.plugins import load_plugin
+
+filters = load_plugin("roles/pacs_settings/filter_plugins/pacs_settings.py", "pacs_settings_filters")
 
 
 def good_inputs(**changes):

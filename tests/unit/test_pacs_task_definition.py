@@ -4,28 +4,18 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import io
 import json
 import subprocess
 import tarfile
-from pathlib import Path
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support.plugins import load_role_filter
 
-
-def load(role, name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "roles" / role / "filter_plugins" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-definition = load("pacs_task", "pacs_task_definition")
-runner = load("lab_pacs_task", "lab_pacs_task_ecs")
+definition = load_role_filter("pacs_task", "pacs_task_definition")
+runner = load_role_filter("lab_pacs_task", "lab_pacs_task_ecs")
 
 ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dep/"
 EDGE_ARN = ARN + "pki/pacs-edge-AbCdEf"
