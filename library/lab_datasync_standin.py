@@ -78,7 +78,7 @@ bytes:
   description: Bytes written by this run (would be, in check mode).
   returned: always
   type: int
-skipped:
+already_there:
   description: Objects whose file was already there, same size and checksum.
   returned: always
   type: int
@@ -217,7 +217,8 @@ def main():
         "changed": bool(written),
         "files": len(written),
         "bytes": sum(entry["size"] for entry in written),
-        "skipped": sum(1 for outcome, _ in outcomes if outcome == "skipped"),
+        # Not "skipped": Ansible would take a result with a true "skipped" for a skipped task.
+        "already_there": sum(1 for outcome, _ in outcomes if outcome == "skipped"),
         "refused": refused,
         "paths": [entry["path"] for entry in written],
         "seconds": round(time.monotonic() - started, 3),

@@ -56,8 +56,14 @@ options:
   uri:
     description:
       - URI Dicoogle indexes, as Dicoogle sees it (C(file:/srv/pacs/images/froms3/)).
-      - Required for C(dicoogle).
+      - Required for C(dicoogle) unless O(start_index=false).
     type: str
+  start_index:
+    description:
+      - C(dicoogle) - start the index of O(uri) and follow it. C(false) only searches O(study_uids) (the PACS task's
+        indexer container indexed the landed files already, roles/bulk_ingest); nothing changes then.
+    type: bool
+    default: true
   path:
     description: Folder of landed files on the host the module runs on. Required for C(orthanc).
     type: path
@@ -255,6 +261,7 @@ def main():
         "dicoogle_username": {"type": "str"},
         "dicoogle_password": {"type": "str", "no_log": True},
         "uri": {"type": "str"},
+        "start_index": {"type": "bool", "default": True},
         "path": {"type": "path"},
         "study_uids": {"type": "list", "elements": "str", "default": []},
         "wait": {"type": "bool", "default": True},
@@ -269,10 +276,12 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("engine", "dicoogle", ["uri"]), ("engine", "orthanc", ["path"])],
+        required_if=[("engine", "orthanc", ["path"])],
         required_together=[("url_username", "url_password"), ("dicoogle_username", "dicoogle_password")],
     )
     params = module.params
+    if params["engine"] == "dicoogle" and params["start_index"] and not params["uri"]:
+        module.fail_json(msg="engine is dicoogle and start_index is true but uri is missing")
     if params["poll_interval"] <= 0 or params["wait_timeout"] < 0 or params["workers"] < 1:
         module.fail_json(msg="poll_interval must be above 0, wait_timeout 0 or more and workers at least 1")
     if params["engine"] == "orthanc" and not os.path.isdir(params["path"]):
@@ -296,7 +305,10 @@ def main():
         module.fail_json(msg=str(err))
 
     try:
-        if params["engine"] == "dicoogle":
+        if params["engine"] == "dicoogle" and not params["start_index"]:
+            result = pacs_rest.summary("dicoogle")
+            changed = False
+        elif params["engine"] == "dicoogle":
             if module.check_mode:
                 result = pacs_rest.summary("dicoogle", finished=False)
                 module.exit_json(changed=True, studies_found=[], studies_missing=[], seconds=0.0, **result)

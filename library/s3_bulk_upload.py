@@ -71,6 +71,20 @@ options:
     description: Abort the multipart uploads left under the prefix by an interrupted run before uploading.
     type: bool
     default: true
+  manifest_key:
+    description:
+      - After the uploads, put a listing of every accepted file (uploaded or already there) at this key. Its first
+        line is C(# s3_bulk_upload manifest 1), then one C(<size> <path>) line per file, in file order, where the
+        path is the object's key without O(manifest_strip_prefix). A bulk ingest's indexer waits for those files to
+        land (roles/bulk_ingest).
+      - Not put in check mode, nor when an upload failed. Files whose path holds a line break are rejected.
+    type: str
+  manifest_strip_prefix:
+    description:
+      - Key prefix taken off each listed key (the DataSync S3 location's subdirectory, so that the paths are
+        relative to where DataSync lands the files). Every accepted key must start with it.
+    type: str
+    default: ""
 extends_documentation_fragment:
   - amazon.aws.common.modules
   - amazon.aws.region.modules
@@ -104,12 +118,12 @@ bytes:
   description: Bytes uploaded by this run (would be, in check mode).
   returned: always
   type: int
-skipped:
+already_there:
   description: Files whose object was already there with the same size and checksum.
   returned: always
   type: int
-skipped_bytes:
-  description: Bytes of the skipped files.
+already_there_bytes:
+  description: Bytes of the files already there.
   returned: always
   type: int
 rejected:
@@ -132,6 +146,10 @@ keys:
   returned: always
   type: list
   elements: str
+manifest:
+  description: Key of the listing put (O(manifest_key)), or null when none was put.
+  returned: always
+  type: str
 aborted_uploads:
   description: Interrupted multipart uploads aborted under the prefix.
   returned: always
@@ -159,6 +177,7 @@ except ImportError:  # running from the project tree (unit tests)
     from module_utils import dicom_part10, pacs_aws
 
 MIN_PART = 5 * 1024 * 1024
+MANIFEST_HEADER = "# s3_bulk_upload manifest 1\n"
 
 
 def object_key(prefix, src, path):
@@ -225,6 +244,9 @@ class Uploader:
         """(outcome, entry) for one file: outcome is uploaded, skipped or rejected."""
         params = self.params
         entry = {"path": path, "key": object_key(params["prefix"], params["src"], path)}
+        if params["manifest_key"] and ("\n" in entry["key"] or "\r" in entry["key"]):
+            reason = "its path holds a line break (the manifest lists a path a line)"
+            return "rejected", {"path": path, "reason": reason}
         try:
             if params["dicom_only"]:
                 entry["study_instance_uid"] = dicom_part10.inspect(path)["study_instance_uid"]
@@ -261,6 +283,8 @@ def main():
         "encryption": {"type": "str", "choices": ["AES256", "aws:kms"]},
         "kms_key_id": {"type": "str"},
         "abort_incomplete": {"type": "bool", "default": True},
+        "manifest_key": {"type": "str", "no_log": False},
+        "manifest_strip_prefix": {"type": "str", "default": ""},
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     params = module.params
@@ -272,6 +296,11 @@ def main():
         module.fail_json(msg=f"multipart_threshold and multipart_chunksize must be at least {MIN_PART} (5 MiB)")
     if params["kms_key_id"] and params["encryption"] != "aws:kms":
         module.fail_json(msg="kms_key_id needs encryption: aws:kms")
+    strip = params["manifest_strip_prefix"].lstrip("/")
+    if params["manifest_key"] and not object_key(params["prefix"], ".", "x").startswith(strip):
+        module.fail_json(
+            msg=f"keys under prefix {params['prefix']!r} do not start with manifest_strip_prefix {strip!r}"
+        )
 
     started = time.monotonic()
     pool_size = params["workers"] * max(1, params["part_concurrency"]) + 2
@@ -300,8 +329,9 @@ def main():
         "changed": bool(uploaded) or (aborted > 0),
         "files": len(uploaded),
         "bytes": sum(entry["size"] for entry in uploaded),
-        "skipped": len(skipped),
-        "skipped_bytes": sum(entry["size"] for entry in skipped),
+        # Not "skipped": Ansible would take a result with a true "skipped" for a skipped task.
+        "already_there": len(skipped),
+        "already_there_bytes": sum(entry["size"] for entry in skipped),
         "rejected": rejected,
         "accepted": len(accepted),
         "studies": sorted({entry["study_instance_uid"] for entry in accepted if entry.get("study_instance_uid")}),
@@ -309,9 +339,20 @@ def main():
         "aborted_uploads": aborted,
         "seconds": round(time.monotonic() - started, 3),
     }
+    result["manifest"] = None
     failed_uploads = [entry for entry in rejected if entry["reason"].startswith("upload failed")]
     if failed_uploads:
         module.fail_json(msg=f"{len(failed_uploads)} uploads failed; a rerun uploads only what is missing", **result)
+    if params["manifest_key"] and not module.check_mode:
+        body = MANIFEST_HEADER + "".join(f"{entry['size']} {entry['key'][len(strip) :]}\n" for entry in accepted)
+        try:
+            client.put_object(
+                Bucket=params["bucket"], Key=params["manifest_key"], Body=body.encode(), aws_retry=True,
+                **uploader.extra,
+            )  # fmt: skip
+        except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+            module.fail_json_aws(err, msg=f"putting the manifest {params['manifest_key']}", **result)
+        result.update(changed=True, manifest=params["manifest_key"])
     module.exit_json(**result)
 
 

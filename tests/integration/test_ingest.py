@@ -116,9 +116,40 @@ def test_a_rerun_uploads_nothing_and_indexes_nothing_new(runs):
     if lab_pacs_engine() == "orthanc":
         # Orthanc counts each file it holds; Dicoogle's indexer skips them without a count.
         assert report["already_indexed"] >= SYNTHETIC + 2, report
-    assert "the lab's stand-in copied 0 files" in second.run.output
-    # The one change of a rerun is the DataSync execution it starts (an action, not a state).
-    assert second.run.recap["localhost"]["changed"] == 1, second.run.report()
+    if lab_pacs_engine() == "orthanc":
+        assert "the lab's stand-in copied 0 files" in second.run.output
+        # The one change of a rerun is the DataSync execution it starts (an action, not a state).
+        assert second.run.recap["localhost"]["changed"] == 1, second.run.report()
+    else:
+        # Dicoogle: the new request (its listing) is the one new file that lands, with the requests that
+        # runs before this test left in the bucket (the indexer sets those aside: their records exist).
+        bucket = report["bucket"]
+        left = lab_client("s3").list_objects_v2(Bucket=bucket, Prefix=".pacs-ingest/").get("KeyCount", 0)
+        assert f"the lab's stand-in copied {1 + left} files" in second.run.output, second.run.report()
+        # The changes of a rerun are actions: the request put, the DataSync execution, the request landed.
+        assert second.run.recap["localhost"]["changed"] == 3, second.run.report()
+
+
+def test_each_request_is_answered_recorded_and_gone_from_the_bucket(runs):
+    """Dicoogle: the PACS task's indexer container took each run's request (the same path as on AWS)."""
+    if lab_pacs_engine() != "dicoogle":
+        pytest.skip("NOT RUN: the indexer container is Dicoogle's (Orthanc's import posts each file)")
+    bucket = runs[0].report["bucket"]
+    for run in runs:
+        key = run.report["request"]
+        assert key and key.startswith(".pacs-ingest/") and key.endswith(".request"), run.report
+        request_id = key.rsplit("/", 1)[1].removesuffix(".request")
+        listed = lab_client("s3").list_objects_v2(Bucket=bucket, Prefix=key).get("KeyCount", 0)
+        assert listed == 0, f"{key} is still in the bucket"
+        record = in_container("pacs-lab-indexer", "cat", f"/var/lib/dicoogle/ingest/{request_id}.json")
+        assert record.returncode == 0, record.stderr
+        answer = json.loads(record.stdout)
+        assert answer["status"] == "indexed" and answer["files"] == run.report["files"], answer
+        assert sum(task["nIndexed"] for task in answer["tasks"]) == run.report["indexed"], answer
+    landed = in_container("pacs-lab-indexer", "ls", "-A", "/srv/pacs/images/froms3/.pacs-ingest")
+    assert landed.stdout.split() == [], "a request was left in the landing folder"
+    logs = subprocess.run(["docker", "logs", "pacs-lab-indexer"], capture_output=True, text=True, check=False)
+    assert f"request {request_id}: indexed" in logs.stderr + logs.stdout
 
 
 def test_bad_files_are_reported_with_the_reason_and_the_rest_ingested(lab, tmp_path):

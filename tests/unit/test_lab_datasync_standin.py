@@ -39,13 +39,13 @@ def args(dest, **extra):
 def test_copies_every_object_then_a_rerun_copies_nothing(s3, tmp_path):
     dest = tmp_path / "froms3"
     first = ok(main, args(dest))
-    assert first.changed and first["files"] == 3 and first["bytes"] == 8010 and first["skipped"] == 0
+    assert first.changed and first["files"] == 3 and first["bytes"] == 8010 and first["already_there"] == 0
     assert (dest / "study1" / "series2" / "b.dcm").read_bytes() == b"B" * 5000
     assert oct(os.stat(dest / "c.dcm").st_mode & 0o777) == "0o640"
     assert oct(os.stat(dest / "study1").st_mode & 0o777) == "0o750"
     assert not list(dest.rglob(".*.part"))
     again = ok(main, args(dest))
-    assert not again.changed and again["files"] == 0 and again["skipped"] == 3
+    assert not again.changed and again["files"] == 0 and again["already_there"] == 3
 
 
 def test_a_changed_or_damaged_file_is_copied_again(s3, tmp_path):

@@ -69,6 +69,19 @@ def test_dicoogle_check_mode_starts_nothing():
     assert result.changed and server.seen == []
 
 
+def test_dicoogle_without_start_index_only_searches():
+    args = {"engine": "dicoogle", "start_index": False, "retries": 0}
+    with fake_server(FakeDicoogle(known_studies=("1.2.3",))) as server:
+        found = ok(main, dict(args, url=server.base_url, study_uids=["1.2.3"]))
+        missing = run_module(main, dict(args, url=server.base_url, study_uids=["1.2.3", "7.7.7"]))
+    assert not found.changed and found["studies_found"] == ["1.2.3"] and found["indexed"] == 0
+    assert missing.failed and missing["studies_missing"] == ["7.7.7"]
+    assert {seen.path for seen in server.seen} == {"/search"}, "nothing but searches"
+    with fake_server(FakeDicoogle()) as server:
+        no_uri = run_module(main, {"engine": "dicoogle", "url": server.base_url})
+    assert no_uri.failed and "uri is missing" in no_uri["msg"]
+
+
 def test_dicoogle_timeout_fails():
     with fake_server(FakeDicoogle(polls_until_done=10**6)) as server:
         result = run_module(main, dicoogle_args(server, wait_timeout=0))

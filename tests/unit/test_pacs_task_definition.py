@@ -28,6 +28,12 @@ PATHS = {
         "index": "/srv/pacs/index",
         "workdir": "/var/lib/dicoogle",
         "environment": {"PACS_DICOOGLE_WORKDIR": "/var/lib/dicoogle"},
+        "indexer": {
+            "entrypoint": "/usr/local/bin/pacs-dicoogle-indexer",
+            "landing": "/srv/pacs/images/froms3",
+            "inbox": ".pacs-ingest",
+            "records": "/var/lib/dicoogle/ingest",
+        },
     },
     "orthanc": {
         "images": "/var/lib/orthanc/storage",
@@ -73,9 +79,34 @@ def by_name(containers):
     return {c["name"]: c for c in containers}
 
 
-def test_the_definition_lists_the_six_containers_in_order():
+def test_the_definition_lists_its_containers_in_order_the_indexer_for_dicoogle_only():
     containers = definition.pacs_task_containers(spec())
     assert [c["name"] for c in containers] == list(definition.CONTAINER_NAMES)
+    orthanc = definition.pacs_task_containers(spec(engine="orthanc", dimse_targets={"storage": 4242, "query": 4242}))
+    assert [c["name"] for c in orthanc] == [n for n in definition.CONTAINER_NAMES if n != "indexer"]
+
+
+def test_the_indexer_reaches_dicoogle_inside_the_task_and_writes_only_its_volumes():
+    containers = by_name(definition.pacs_task_containers(spec()))
+    indexer, pacs = containers["indexer"], containers["pacs"]
+    assert indexer["essential"] is False and indexer["dependsOn"] == [{"containerName": "pacs", "condition": "START"}]
+    assert indexer["image"] == pacs["image"] and indexer["user"] == pacs["user"]
+    assert indexer["entryPoint"] == ["/usr/local/bin/pacs-dicoogle-indexer"]
+    env = {e["name"]: e["value"] for e in indexer["environment"]}
+    assert env == {
+        "PACS_INDEXER_LANDING": "/srv/pacs/images/froms3",
+        "PACS_INDEXER_INBOX": ".pacs-ingest",
+        "PACS_INDEXER_RECORDS": "/var/lib/dicoogle/ingest",
+        "PACS_DICOOGLE_WEB_PORT": "8080",
+    }
+    mounts = {m["sourceVolume"]: m["containerPath"] for m in indexer["mountPoints"]}
+    pacs_mounts = {m["sourceVolume"]: m["containerPath"] for m in pacs["mountPoints"]}
+    # The landing folder and the records are where the PACS sees them.
+    assert env["PACS_INDEXER_LANDING"].startswith(pacs_mounts["images"] + "/")
+    assert env["PACS_INDEXER_RECORDS"].startswith(pacs_mounts["users"] + "/")
+    assert mounts == {"images": "/srv/pacs/images", "users": "/var/lib/dicoogle", "indexer-tmp": "/tmp"}  # noqa: S108
+    assert indexer["readonlyRootFilesystem"] is True and indexer["linuxParameters"]["capabilities"]["drop"] == ["ALL"]
+    assert "portMappings" not in indexer and "secrets" not in indexer
 
 
 def test_every_container_is_non_root_read_only_and_drops_every_capability():
@@ -239,6 +270,7 @@ SECRETS = {
 OPTS = {
     "prefix": "lab",
     "holder": "lab-task",
+    "task_label": "io.pacs.lab.task",
     "access_points": ["confs", "images", "index", "users"],
     "secrets": SECRETS,
 }
@@ -269,6 +301,11 @@ def test_the_runner_gives_each_container_what_ecs_would():
     settings = plan["settings"]["params"]
     assert settings["env"]["PACS_SETTINGS_BUNDLE"] == "QUJD"
     assert settings["restart_policy"] == "no" and settings["detach"] is False
+    # Not essential and awaited by none: it runs beside the others, and is not restarted.
+    indexer = plan["indexer"]
+    assert indexer["run_once"] is False and plan["settings"]["run_once"] is True
+    assert indexer["params"]["detach"] is True and indexer["params"]["restart_policy"] == "no"
+    assert indexer["params"]["volumes"] == ["lab-images:/srv/pacs/images", "lab-users:/var/lib/dicoogle", "/tmp"]  # noqa: S108
     pacs = plan["pacs"]["params"]
     assert pacs["working_dir"] == "/var/lib/dicoogle" and pacs["init"] is True
     assert pacs["healthcheck"]["test"][:2] == ["CMD", "bash"] and pacs["healthcheck"]["interval"] == "10s"
@@ -301,7 +338,7 @@ def _running(step, running=True, exit_code=0):
 def test_actions_create_keep_or_rotate():
     plan = runner.lab_pacs_task_docker(labelled(), OPTS)
     steps = {s["name"]: s for s in plan}
-    running = [_running(s, running=s["essential"]) for s in plan]
+    running = [_running(s, running=not s["run_once"]) for s in plan]
     applied = {s["name"]: s["secret_versions"] for s in plan}
     acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(plan, running, applied)}
     assert set(acts.values()) == {"keep"}
@@ -315,6 +352,19 @@ def test_actions_create_keep_or_rotate():
     acts = {s["name"]: s for s in runner.lab_pacs_task_actions(plan, missing, applied, ["settings", "nginx"])}
     assert acts["pacs"]["action"] == "create" and acts["nginx"]["action"] == "create"
     assert acts["nginx"]["params"]["recreate"] is True and "recreate" not in steps["nginx"]["params"]
+
+
+def test_a_rotated_container_is_reloaded_by_what_its_program_takes():
+    plan = {s["name"]: s for s in runner.lab_pacs_task_docker(labelled(), OPTS)}
+    rotated = [plan["nginx"], plan["ghostunnel-query"]]
+    assert runner.lab_pacs_task_reloads(rotated) == [
+        ["docker", "exec", "lab-nginx", "nginx", "-t", "-q", "-c", "/etc/pacs-settings/nginx/nginx.conf"],
+        ["docker", "exec", "lab-nginx", "nginx", "-s", "reload", "-c", "/etc/pacs-settings/nginx/nginx.conf"],
+        ["docker", "kill", "--signal=HUP", "lab-ghostunnel-query"],
+    ]
+    assert runner.lab_pacs_task_reloads([]) == []
+    with pytest.raises(AnsibleFilterError, match="'pacs'.*no known reload"):
+        runner.lab_pacs_task_reloads([plan["pacs"]])
 
 
 def test_the_runner_refuses_what_it_cannot_run():

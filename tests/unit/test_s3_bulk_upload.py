@@ -53,7 +53,7 @@ def test_uploads_every_file_with_its_checksum_then_a_rerun_uploads_nothing(s3, s
     assert check.changed and check["files"] == 14 and keys(s3) == set()
 
     first = ok(main, args(folder))
-    assert first.changed and first["files"] == 14 and first["skipped"] == 0 and first["rejected"] == []
+    assert first.changed and first["files"] == 14 and first["already_there"] == 0 and first["rejected"] == []
     assert first["bytes"] == sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
     ct_studies = {str(pydicom.dcmread(ct, stop_before_pixels=True).StudyInstanceUID) for ct in CT_DIR.glob("*.dcm")}
     assert set(first["studies"]) == {item.study_instance_uid for item in made} | ct_studies
@@ -66,8 +66,9 @@ def test_uploads_every_file_with_its_checksum_then_a_rerun_uploads_nothing(s3, s
     assert s3.get_object(Bucket=BUCKET, Key=key)["Body"].read() == sample.path.read_bytes()
 
     again = ok(main, args(folder))
-    assert not again.changed and again["files"] == 0 and again["skipped"] == 14
-    assert again["skipped_bytes"] == first["bytes"]
+    assert not again.changed and again["files"] == 0 and again["already_there"] == 14
+    assert "skipped" not in again, "a true skipped would make Ansible call the task skipped"
+    assert again["already_there_bytes"] == first["bytes"]
     check_again = ok(main, args(folder), check_mode=True)
     assert not check_again.changed and check_again["files"] == 0
 
@@ -80,7 +81,7 @@ def test_a_changed_file_is_uploaded_again(s3, studies):
     data[-1] ^= 0xFF  # same size, another pixel value
     target.write_bytes(bytes(data))
     again = ok(main, args(folder))
-    assert again.changed and again["files"] == 1 and again["skipped"] == 13
+    assert again.changed and again["files"] == 1 and again["already_there"] == 13
 
 
 def test_not_dicom_and_truncated_files_are_reported_and_the_rest_uploaded(s3, studies):
@@ -123,7 +124,7 @@ def test_an_interrupted_run_is_resumed_by_a_rerun(s3, studies):
 
     assert len(keys(s3)) == 10
     resumed = ok(main, args(folder))
-    assert resumed["files"] == 4 and resumed["skipped"] == 10
+    assert resumed["files"] == 4 and resumed["already_there"] == 10
     assert keys(s3) == set(resumed["keys"]) and len(resumed["keys"]) == 14
 
 
@@ -135,7 +136,7 @@ def test_large_files_go_up_in_parts(s3, tmp_path):
     assert head["ETag"].strip('"').endswith("-3"), "expected a three-part upload"
     assert head["Metadata"]["sha256"] == hashlib.sha256(big.path.read_bytes()).hexdigest()
     again = ok(main, args(tmp_path, multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB, prefix=""))
-    assert not again.changed and again["skipped"] == 1
+    assert not again.changed and again["already_there"] == 1
 
 
 def test_leftover_multipart_uploads_are_aborted(s3, studies):
@@ -156,10 +157,42 @@ def test_kms_encryption_is_asked_for(s3, tmp_path):
     assert head["ServerSideEncryption"] == "aws:kms" and key_id in head["SSEKMSKeyId"]
 
 
+def test_a_manifest_lists_every_accepted_file_after_the_uploads(s3, studies):
+    folder, made = studies
+    (folder / "notes.txt").write_text("not DICOM\n")
+    manifest = "incoming/.pacs-ingest/run-1.request"
+    check = ok(main, args(folder, manifest_key=manifest), check_mode=True)
+    assert check["manifest"] is None and manifest not in keys(s3)
+    first = ok(main, args(folder, manifest_key=manifest, manifest_strip_prefix="incoming/"))
+    assert first.changed and first["manifest"] == manifest
+    lines = s3.get_object(Bucket=BUCKET, Key=manifest)["Body"].read().decode().splitlines()
+    assert lines[0] == "# s3_bulk_upload manifest 1"
+    listed = dict(reversed(line.split(" ", 1)) for line in lines[1:])
+    accepted = {p.relative_to(folder).as_posix(): str(p.stat().st_size) for p in folder.rglob("*.dcm")}
+    assert listed == accepted and len(listed) == 14 and "notes.txt" not in listed
+    # Nothing to upload, and still a listing: the request for an index of what is there.
+    again = ok(main, args(folder, manifest_key="incoming/.pacs-ingest/run-2.request", manifest_strip_prefix="incoming"))
+    assert again.changed and again["files"] == 0 and again["manifest"] == "incoming/.pacs-ingest/run-2.request"
+
+
+def test_a_path_with_a_line_break_is_refused_when_a_manifest_is_asked_for(s3, tmp_path):
+    made = generate(tmp_path / "in", count=1, size=4000, studies=1, series_per_study=1, seed="s3-newline")
+    made[0].path.rename(tmp_path / "in" / "two\nlines.dcm")
+    result = ok(main, args(tmp_path / "in", manifest_key="m.request"))
+    assert [item["reason"] for item in result["rejected"]] == [
+        "its path holds a line break (the manifest lists a path a line)"
+    ]
+
+
 @pytest.mark.parametrize(
     "extra",
-    [{"multipart_threshold": MIB}, {"workers": 0}, {"kms_key_id": "alias/x"}],
-    ids=["small-parts", "no-workers", "kms-key-without-kms"],
+    [
+        {"multipart_threshold": MIB},
+        {"workers": 0},
+        {"kms_key_id": "alias/x"},
+        {"manifest_key": "m.request", "manifest_strip_prefix": "elsewhere/"},
+    ],
+    ids=["small-parts", "no-workers", "kms-key-without-kms", "strip-prefix-not-the-prefix"],
 )
 def test_bad_arguments_fail(s3, tmp_path, extra):
     assert run_module(main, args(tmp_path, **extra)).failed

@@ -17,6 +17,7 @@ import io
 import json
 import os
 import tarfile
+import urllib.parse
 
 import boto3
 from botocore.exceptions import ClientError
@@ -260,6 +261,45 @@ def ecs_state(deployment):
     return out
 
 
+def ingest_state(deployment):
+    """The bulk ingest's path: the DataSync task's locations, the access points it and the PACS use, and what
+    the on-prem hosts' role may do in the images bucket."""
+    datasync, efs, iam = client("datasync"), client("efs"), client("iam")
+    out = {}
+    tasks = [t for t in datasync.list_tasks().get("Tasks", []) if t.get("Name") == f"{deployment}-s3-to-efs"]
+    if tasks:
+        task = datasync.describe_task(TaskArn=tasks[0]["TaskArn"])
+        destination = datasync.describe_location_efs(LocationArn=task["DestinationLocationArn"])
+        out["source_uri"] = datasync.describe_location_s3(LocationArn=task["SourceLocationArn"])["LocationUri"]
+        out["destination_uri"] = destination["LocationUri"]
+        out["destination_access_point"] = destination.get("AccessPointArn", "").rsplit("/", 1)[-1]
+    roots = {}
+    for fs in efs.describe_file_systems().get("FileSystems", []):
+        for ap in efs.describe_access_points(FileSystemId=fs["FileSystemId"]).get("AccessPoints", []):
+            roots[ap["AccessPointId"]] = {
+                "name": tags_dict(ap.get("Tags")).get("Name", ""),
+                "root": ap["RootDirectory"]["Path"],
+            }
+    out["access_points"] = roots
+    role = f"{deployment}-onprem-host"
+    statements = []
+    for name in safe(iam.list_role_policies, {}, RoleName=role).get("PolicyNames", []):
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        document = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+        statements += document.get("Statement", [])
+    out["onprem_host_allows"] = sorted(
+        {
+            f"{action} {resource}"
+            for st in statements
+            if st.get("Effect") == "Allow"
+            for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+            for resource in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
+            if action.startswith("s3:")
+        }
+    )
+    return out
+
+
 def _container_facts(container):
     return {
         "image": container["image"],
@@ -393,6 +433,7 @@ def main():
         "endpoint_services": endpoint_services_state(args.deployment, args.tag_key),
         "instances": instances_state(args.deployment, args.tag_key),
         "ecs": ecs_state(args.deployment),
+        "ingest": ingest_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 

@@ -9,6 +9,9 @@ arguments, in start order (a container after those it dependsOn):
 
   opts.prefix     the task's name: container <prefix>-<name>, volume <prefix>-<volume>
   opts.holder     the container that owns the task's network namespace
+  opts.task_label the label that names the task on each of its containers
+                  (its value is opts.prefix; lab_down and collect list the
+                  containers by it)
   opts.access_points  volumes backed by an access point (Docker volumes <prefix>-<name>)
   opts.secrets    {secret ARN: secret string}: valueFrom resolved as ECS does
                   (the whole string, or the value of its JSON key); one that
@@ -22,7 +25,9 @@ an anonymous volume of the container: Fargate's task storage, which a new
 task starts empty), readonlyRootFilesystem, dropped capabilities,
 initProcessEnabled, healthCheck, dockerLabels. Port mappings need nothing:
 the containers share the holder's network namespace (awsvpc). A container
-that is not essential runs once to its end (restart "no", not detached), the
+that others wait for (dependsOn SUCCESS or COMPLETE) runs once to its end
+before them (restart "no", not detached); another one that is not essential
+runs beside the others and is not restarted (ECS leaves it stopped); the
 essential ones are restarted by Docker as the service would replace the task.
 
 Each result carries `sha` (the container's definition without its secret
@@ -104,6 +109,12 @@ def lab_pacs_task_camel(described):
 
 def lab_pacs_task_docker(containers, opts):
     prefix = opts["prefix"]
+    awaited = {
+        d["containerName"]
+        for c in containers
+        for d in c.get("dependsOn") or []
+        if d.get("condition") in ("SUCCESS", "COMPLETE")
+    }
     access_points = set(opts["access_points"])
     secrets = opts.get("secrets") or {}
     scratch_users = {}
@@ -128,6 +139,7 @@ def lab_pacs_task_docker(containers, opts):
         env.update({s["name"]: _resolve(s["valueFrom"], secrets) for s in c.get("secrets") or []})
         linux = c.get("linuxParameters") or {}
         essential = c.get("essential", True)
+        run_once = not essential and c["name"] in awaited
         params = {
             "name": f"{prefix}-{c['name']}",
             "image": c["image"],
@@ -142,11 +154,11 @@ def lab_pacs_task_docker(containers, opts):
             "init": bool(linux.get("initProcessEnabled", False)),
             "labels": dict(
                 labels,
-                **{"io.pacs.lab.container-sha256": sha, "io.pacs.lab.task": prefix, "io.pacs.ecs.container": c["name"]},
+                **{"io.pacs.lab.container-sha256": sha, opts["task_label"]: prefix, "io.pacs.ecs.container": c["name"]},
             ),
             "network_mode": f"container:{opts['holder']}",
             "restart_policy": "unless-stopped" if essential else "no",
-            "detach": bool(essential),
+            "detach": not run_once,
         }
         check = c.get("healthCheck")
         if check:
@@ -161,12 +173,43 @@ def lab_pacs_task_docker(containers, opts):
             {
                 "name": c["name"],
                 "essential": bool(essential),
+                "run_once": run_once,
                 "sha": sha,
                 "secret_versions": (c.get("dockerLabels") or {}).get("pacs.tls-secret-version", ""),
                 "params": {k: v for k, v in params.items() if v is not None},
             }
         )
     return plan
+
+
+def _option(command, flag):
+    """The value after `flag` in an argument vector (None when absent)."""
+    if flag in command[:-1]:
+        return command[command.index(flag) + 1]
+    return None
+
+
+def lab_pacs_task_reloads(steps):
+    """The commands that make each rotated container re-read its TLS files,
+    chosen by the program its command runs: ghostunnel reloads on SIGHUP;
+    nginx checks its configuration (the one its command names with -c), then
+    reloads. Any other program is refused: nothing would make it re-read."""
+    commands = []
+    for step in steps:
+        name, command = step["params"]["name"], step["params"].get("command") or []
+        program = command[0].rsplit("/", 1)[-1] if command else ""
+        if program == "ghostunnel":
+            commands.append(["docker", "kill", "--signal=HUP", name])
+        elif program == "nginx":
+            conf = _option(command, "-c")
+            conf_args = ["-c", conf] if conf else []
+            commands.append(["docker", "exec", name, command[0], "-t", "-q", *conf_args])
+            commands.append(["docker", "exec", name, command[0], "-s", "reload", *conf_args])
+        else:
+            raise AnsibleFilterError(
+                f"container {step['name']!r} got new TLS material, but its program {program!r} has no known reload"
+            )
+    return commands
 
 
 def lab_pacs_task_actions(plan, running, applied, force=()):
@@ -193,7 +236,7 @@ def lab_pacs_task_actions(plan, running, applied, force=()):
         if step["name"] in force:
             step = dict(step, params=dict(step["params"], recreate=True))
             action = "create"
-        elif changed or (down if step["essential"] else unfinished):
+        elif changed or (unfinished if step["run_once"] else down):
             action = "create"
         elif step["secret_versions"] and (applied or {}).get(step["name"]) != step["secret_versions"]:
             action = "rotate"
@@ -207,6 +250,7 @@ class FilterModule:
     def filters(self):
         return {
             "lab_pacs_task_actions": lab_pacs_task_actions,
+            "lab_pacs_task_reloads": lab_pacs_task_reloads,
             "lab_pacs_task_camel": lab_pacs_task_camel,
             "lab_pacs_task_docker": lab_pacs_task_docker,
             "lab_pacs_task_secret_arns": lab_pacs_task_secret_arns,

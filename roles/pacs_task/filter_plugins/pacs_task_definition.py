@@ -28,6 +28,10 @@ The containers:
   ghostunnel-storage  mutual TLS edge of C-STORE
   ghostunnel-query    mutual TLS edge of C-FIND / C-MOVE
   ghostunnel-move     mutual TLS client carrying C-MOVE to the storage node
+  indexer             the engines with an `indexer` in engine_paths (Dicoogle):
+                      not essential; indexes the bulk ingests' requests that
+                      DataSync lands, through the engine's web port on
+                      127.0.0.1 (pacs-dicoogle-indexer, in the pacs image)
 
 Every container runs as its image's non-root user on a read-only root file
 system with every capability dropped; what a program writes goes to its own
@@ -52,7 +56,17 @@ from __future__ import annotations
 import hashlib
 import json
 
-CONTAINER_NAMES = ("settings", "pacs", "nginx", "ghostunnel-storage", "ghostunnel-query", "ghostunnel-move")
+CONTAINER_NAMES = (
+    "settings",
+    "pacs",
+    "nginx",
+    "ghostunnel-storage",
+    "ghostunnel-query",
+    "ghostunnel-move",
+    "indexer",
+)
+# The containers only some engines have.
+_OPTIONAL = ("indexer",)
 
 # Writes the bundle (base64 of a tar.gz, from Secrets Manager) into the
 # settings access point once its SHA-256 is the one in the definition: the
@@ -239,10 +253,41 @@ def pacs_task_containers(spec):
     ]
     if paths.get("command"):
         containers[1]["command"] = list(paths["command"])
+    indexer = paths.get("indexer")
+    if indexer:
+        containers.append(
+            {
+                "name": "indexer",
+                "image": images["pacs"],
+                # Its end must not end the task: ECS leaves it stopped, and
+                # the next ingest's check (C-FIND) says the study is missing.
+                "essential": False,
+                "user": users["pacs"],
+                "readonlyRootFilesystem": True,
+                "linuxParameters": _DROP_ALL,
+                "dependsOn": [{"containerName": "pacs", "condition": "START"}],
+                "entryPoint": [indexer["entrypoint"]],
+                "environment": _env(
+                    {
+                        "PACS_INDEXER_LANDING": indexer["landing"],
+                        "PACS_INDEXER_INBOX": indexer["inbox"],
+                        "PACS_INDEXER_RECORDS": indexer["records"],
+                        "PACS_DICOOGLE_WEB_PORT": str(ports["web"]),
+                    }
+                ),
+                "mountPoints": [
+                    # Read and write: it moves each request out of the landing folder.
+                    _mount("images", paths["images"], False),
+                    _mount("users", paths["workdir"], False),
+                    _mount("indexer-tmp", "/tmp", False),  # noqa: S108 - the container's own task storage
+                ],
+            }
+        )
     if spec.get("log_configuration"):
         for container in containers:
             container["logConfiguration"] = spec["log_configuration"]
-    assert tuple(c["name"] for c in containers) == CONTAINER_NAMES
+    names = tuple(c["name"] for c in containers)
+    assert names == tuple(n for n in CONTAINER_NAMES if n not in _OPTIONAL or n in names)
     return containers
 
 
