@@ -21,11 +21,13 @@ from pathlib import Path
 
 from tests.support.ansible_run import run_playbook
 from tests.support.lab_aws import lab_client
-from tests.support.lab_docker import docker
+from tests.support.lab_docker import docker, lab_pacs_engine
 
 ROOT = Path(__file__).resolve().parents[2]
 FAMILY = "pacs-lab-pacs"
 CONTAINERS = ["settings", "pacs", "nginx", "ghostunnel-storage", "ghostunnel-query", "ghostunnel-move"]
+# Dicoogle's task also runs the bulk ingests' indexer (Orthanc has no folder indexer).
+INDEXER = ["indexer"]
 DIGEST = re.compile(r"^[^@ ]+@sha256:[0-9a-f]{64}$")
 
 
@@ -49,7 +51,7 @@ def _env(container: dict) -> dict:
 def test_the_registered_definition_is_what_the_lab_runs(site_first_run):
     definition = _definition()
     containers = {c["name"]: c for c in definition["containerDefinitions"]}
-    assert list(containers) == CONTAINERS
+    assert list(containers) == CONTAINERS + (INDEXER if lab_pacs_engine() == "dicoogle" else [])
     assert definition["networkMode"] == "awsvpc" and definition["requiresCompatibilities"] == ["FARGATE"]
     for name, container in containers.items():
         assert DIGEST.match(container["image"]), f"{name}: {container['image']}"
@@ -57,7 +59,11 @@ def test_the_registered_definition_is_what_the_lab_runs(site_first_run):
         assert container["linuxParameters"]["capabilities"]["drop"] == ["ALL"], name
         assert not container["linuxParameters"]["capabilities"].get("add"), name
         assert not container["user"].startswith("0"), name
-        if name != "settings":
+        if name == "indexer":
+            # After the PACS (after the settings), beside it; its end does not end the task.
+            assert container["dependsOn"] == [{"containerName": "pacs", "condition": "START"}]
+            assert container["essential"] is False
+        elif name != "settings":
             assert {"containerName": "settings", "condition": "SUCCESS"} in container.get("dependsOn", []) or (
                 name.startswith("ghostunnel")
             ), name
