@@ -52,7 +52,7 @@ def port_of(server) -> int:
 
 
 def test_a_landed_request_is_indexed_recorded_and_removed(landing, tmp_path):
-    fake = FakeDicoogle(polls_until_done=2, n_indexed=2, n_errors=0)
+    fake = FakeDicoogle(polls_until_done=2, n_indexed=2, n_errors=0, foreign_done_after=0)
     taken = request(landing, "20261205T1-ab", ["10 study 1/a.dcm", "7 b.dcm"])
     with fake_server(fake, host="127.0.0.1") as server:
         result = run_once(landing, tmp_path / "records", port_of(server))
@@ -60,16 +60,17 @@ def test_a_landed_request_is_indexed_recorded_and_removed(landing, tmp_path):
     assert "request 20261205T1-ab: indexed, 2 files" in result.stderr, result.stderr
     record = json.loads((tmp_path / "records" / "20261205T1-ab.json").read_text())
     assert record["status"] == "indexed" and record["files"] == 2 and record["uri"] == f"file:{landing}/"
-    assert [t["nIndexed"] for t in record["tasks"]] == [2] and record["tasks"][0]["complete"] is True
-    assert not taken.exists() and fake.closed == ["task-1"]
+    # A second pass, which adds nothing, ends it (Dicoogle can leave files out of a pass: see the script).
+    assert [t["nIndexed"] for t in record["tasks"]] == [2, 0] and all(t["complete"] for t in record["tasks"])
+    assert not taken.exists() and fake.closed == ["task-1", "task-2"]
     index = [s for s in server.seen if s.path == "/management/tasks/index"]
-    assert [dict(s.query) for s in index] == [{"uri": f"file:{landing}/", "plugin": "lucene"}]
+    assert [dict(s.query) for s in index] == [{"uri": f"file:{landing}/", "plugin": "lucene"}] * 2
     assert not list((tmp_path / "records").glob(".*.new")), "no half-written record is left"
     assert not list((tmp_path / "records" / ".queue").iterdir()), "the queue is empty"
 
 
 def test_a_request_waits_for_its_files_then_gives_up(landing, tmp_path):
-    fake = FakeDicoogle()
+    fake = FakeDicoogle(foreign_done_after=0)
     waiting = request(landing, "r2", ["10 study 1/a.dcm", "99 b.dcm", "5 not-yet.dcm"])
     with fake_server(fake, host="127.0.0.1") as server:
         run_once(landing, tmp_path / "records", port_of(server))
@@ -83,7 +84,7 @@ def test_a_request_waits_for_its_files_then_gives_up(landing, tmp_path):
 
 
 def test_every_request_leaves_the_landing_folder_before_dicoogle_walks_it(landing, tmp_path):
-    fake = FakeDicoogle(polls_until_done=1)
+    fake = FakeDicoogle(polls_until_done=1, foreign_done_after=0)
     inbox_at_index = []
 
     def handler(seen):
@@ -95,7 +96,7 @@ def test_every_request_leaves_the_landing_folder_before_dicoogle_walks_it(landin
     request(landing, "b-waiting", ["5 not-yet.dcm"])
     with fake_server(handler, host="127.0.0.1") as server:
         run_once(landing, tmp_path / "records", port_of(server))
-    assert inbox_at_index == [[]], inbox_at_index
+    assert inbox_at_index == [[], []], inbox_at_index
     assert json.loads((tmp_path / "records" / "a-ready.json").read_text())["status"] == "indexed"
     assert (tmp_path / "records" / ".queue" / "b-waiting.request").exists()
     assert server.seen
@@ -111,7 +112,7 @@ def test_every_request_leaves_the_landing_folder_before_dicoogle_walks_it(landin
     ],
 )
 def test_a_request_it_cannot_read_is_refused(landing, tmp_path, lines, reason):
-    with fake_server(FakeDicoogle(), host="127.0.0.1") as server:
+    with fake_server(FakeDicoogle(foreign_done_after=0), host="127.0.0.1") as server:
         run_once(landing, tmp_path / "records", port_of(server))
         request(landing, "bad", lines)
         run_once(landing, tmp_path / "records", port_of(server))
@@ -124,7 +125,7 @@ def test_a_request_already_recorded_is_only_removed(landing, tmp_path):
     records.mkdir()
     (records / "again.json").write_text('{"status": "indexed"}\n')
     again = request(landing, "again", ["7 b.dcm"])
-    with fake_server(FakeDicoogle(), host="127.0.0.1") as server:
+    with fake_server(FakeDicoogle(foreign_done_after=0), host="127.0.0.1") as server:
         run_once(landing, records, port_of(server))
     assert not again.exists() and server.seen == []
     assert json.loads((records / "again.json").read_text()) == {"status": "indexed"}
@@ -132,7 +133,13 @@ def test_a_request_already_recorded_is_only_removed(landing, tmp_path):
 
 def test_dicoogle_refusing_the_index_is_recorded_as_failed(landing, tmp_path):
     request(landing, "refused-by-pacs", ["7 b.dcm"])
-    with fake_server(lambda seen: Answer(500, {"error": "no"}), host="127.0.0.1") as server:
+
+    def refusing(seen):
+        if seen.method == "GET":
+            return Answer(200, {"results": [], "count": 0})
+        return Answer(500, {"error": "no"})
+
+    with fake_server(refusing, host="127.0.0.1") as server:
         run_once(landing, tmp_path / "records", port_of(server))
     record = json.loads((tmp_path / "records" / "refused-by-pacs.json").read_text())
     assert record["status"] == "failed" and "HTTP/1.0 500" in record["reason"], record
@@ -141,8 +148,47 @@ def test_dicoogle_refusing_the_index_is_recorded_as_failed(landing, tmp_path):
 def test_a_badly_named_request_is_removed_without_a_record(landing, tmp_path):
     odd = landing / ".pacs-ingest" / "no good$.request"
     odd.write_text("7 b.dcm\n")
-    with fake_server(FakeDicoogle(), host="127.0.0.1") as server:
+    with fake_server(FakeDicoogle(foreign_done_after=0), host="127.0.0.1") as server:
         result = run_once(landing, tmp_path / "records", port_of(server))
     assert not odd.exists() and [p.name for p in (tmp_path / "records").iterdir()] == [".queue"]
     assert server.seen == []
     assert "refused" in result.stderr
+
+
+def test_it_waits_for_another_index_task_to_end_before_its_own(landing, tmp_path):
+    """The start script's catch-up walks the same files: two tasks at once would split them."""
+    fake = FakeDicoogle(polls_until_done=1, foreign_done_after=3)
+    request(landing, "after-the-other", ["7 b.dcm"])
+    with fake_server(fake, host="127.0.0.1") as server:
+        run_once(landing, tmp_path / "records", port_of(server))
+    calls = [(s.method, s.path) for s in server.seen]
+    started = calls.index(("POST", "/management/tasks/index"))
+    assert calls[:started] == [("GET", "/index/task")] * 4, calls
+    assert json.loads((tmp_path / "records" / "after-the-other.json").read_text())["status"] == "indexed"
+
+
+def test_a_request_gives_up_when_another_index_task_never_ends(landing, tmp_path):
+    request(landing, "blocked", ["7 b.dcm"])
+    with fake_server(FakeDicoogle(), host="127.0.0.1") as server:
+        run_once(landing, tmp_path / "records", port_of(server), PACS_INDEXER_BUSY_WAIT_SECONDS="0")
+    record = json.loads((tmp_path / "records" / "blocked.json").read_text())
+    assert record["status"] == "failed" and record["reason"].startswith("another index task"), record
+    assert ("POST", "/management/tasks/index") not in [(s.method, s.path) for s in server.seen]
+
+
+def test_a_request_waits_while_dicoogle_does_not_answer(landing, tmp_path):
+    request(landing, "pacs-down", ["7 b.dcm"])
+    with fake_server(FakeDicoogle(), host="127.0.0.1") as server:
+        closed = port_of(server)
+    run_once(landing, tmp_path / "records", closed)
+    assert (tmp_path / "records" / ".queue" / "pacs-down.request").exists()
+    assert not (tmp_path / "records" / "pacs-down.json").exists()
+
+
+def test_the_passes_are_bounded(landing, tmp_path):
+    request(landing, "one-pass", ["7 b.dcm"])
+    with fake_server(FakeDicoogle(polls_until_done=1, foreign_done_after=0), host="127.0.0.1") as server:
+        run_once(landing, tmp_path / "records", port_of(server), PACS_INDEXER_MAX_PASSES="1")
+    record = json.loads((tmp_path / "records" / "one-pass.json").read_text())
+    assert record["status"] == "indexed" and [t["nIndexed"] for t in record["tasks"]] == [3]
+    assert [s.path for s in server.seen].count("/management/tasks/index") == 1
