@@ -39,6 +39,11 @@ CASES = {
         "aws_network_availability_zones",
         ["two different zones"],
     ),
+    "admin networks not named": (
+        {"pacs_aws_admin_allowed_cidrs": []},
+        "aws_network_admin_allowed_cidrs",
+        ["is empty", "pacs_aws_admin_allowed_cidrs", "none are let in by default"],
+    ),
     "admin CIDR not a network": (
         {"pacs_aws_admin_allowed_cidrs": ["10.0.0.0/33"]},
         "aws_network_admin_allowed_cidrs",
@@ -99,6 +104,8 @@ def run_aws_playbook(extra_vars, tmp_path):
     extra.write_text(
         json.dumps(
             {
+                # The one value the sample inventory leaves to the operator (none by default).
+                "pacs_aws_admin_allowed_cidrs": ["203.0.113.0/24"],
                 **extra_vars,
                 "pacs_aws_endpoint_url": "http://127.0.0.1:9",
                 "pacs_aws_access_key": "testing",

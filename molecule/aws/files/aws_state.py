@@ -261,6 +261,31 @@ def ecs_state(deployment):
     return out
 
 
+def _role_allows(iam, role):
+    """Every "<action> <resource>" the role's inline policies allow."""
+    statements = []
+    for name in safe(iam.list_role_policies, {}, RoleName=role).get("PolicyNames", []):
+        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        document = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+        statements += document.get("Statement", [])
+    return sorted(
+        {
+            f"{action} {resource}"
+            for st in statements
+            if st.get("Effect") == "Allow"
+            for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+            for resource in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
+        }
+    )
+
+
+def iam_state(deployment):
+    """What the roles that hold or reach secrets may do with Secrets Manager."""
+    iam = client("iam")
+    roles = {"task_execution": f"{deployment}-task-execution", "onprem_host": f"{deployment}-onprem-host"}
+    return {key: [a for a in _role_allows(iam, role) if a.startswith("secretsmanager:")] for key, role in roles.items()}
+
+
 def ingest_state(deployment):
     """The bulk ingest's path: the DataSync task's locations, the access points it and the PACS use, and what
     the on-prem hosts' role may do in the images bucket."""
@@ -281,22 +306,7 @@ def ingest_state(deployment):
                 "root": ap["RootDirectory"]["Path"],
             }
     out["access_points"] = roots
-    role = f"{deployment}-onprem-host"
-    statements = []
-    for name in safe(iam.list_role_policies, {}, RoleName=role).get("PolicyNames", []):
-        document = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
-        document = json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
-        statements += document.get("Statement", [])
-    out["onprem_host_allows"] = sorted(
-        {
-            f"{action} {resource}"
-            for st in statements
-            if st.get("Effect") == "Allow"
-            for action in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
-            for resource in ([st["Resource"]] if isinstance(st["Resource"], str) else st["Resource"])
-            if action.startswith("s3:")
-        }
-    )
+    out["onprem_host_allows"] = [a for a in _role_allows(iam, f"{deployment}-onprem-host") if a.startswith("s3:")]
     return out
 
 
@@ -434,6 +444,7 @@ def main():
         "instances": instances_state(args.deployment, args.tag_key),
         "ecs": ecs_state(args.deployment),
         "ingest": ingest_state(args.deployment),
+        "secret_access": iam_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 
