@@ -107,7 +107,13 @@ def main() -> int:
         rerun, rerun_out = playbook("aws.yml", options.port, options.deployment)
         teardown = None
         if not options.keep:
-            teardown, _ = playbook("teardown.yml", options.port, options.deployment)
+            teardown, _ = playbook(
+                "teardown.yml",
+                options.port,
+                options.deployment,
+                "-e", f"confirm={options.deployment}",
+                "-e", "teardown_delete_data=true",
+            )  # fmt: skip
     finally:
         if not options.keep:
             os.killpg(server.pid, signal.SIGTERM)

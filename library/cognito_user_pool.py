@@ -84,7 +84,10 @@ options:
     elements: str
     choices: [email, phone_number]
   deletion_protection:
-    description: With C(ACTIVE), AWS refuses to delete the pool until it is set back to C(INACTIVE).
+    description:
+      - With C(ACTIVE), AWS refuses to delete the pool until it is set back to C(INACTIVE).
+      - With O(state=absent), C(INACTIVE) lifts a protected pool's protection and then deletes it; C(ACTIVE)
+        makes the module fail on a protected pool instead.
     type: str
     choices: [ACTIVE, INACTIVE]
     default: INACTIVE
@@ -319,6 +322,16 @@ def ensure_absent(module, client):
     pool_id = find_pool_id(client, module.params["name"])
     if pool_id is None:
         module.exit_json(changed=False, **result_of(None))
+    pool = describe(client, pool_id) or {}
+    if (pool.get("DeletionProtection") or "INACTIVE") == "ACTIVE":
+        if module.params["deletion_protection"] == "ACTIVE":
+            module.fail_json(
+                msg=f"user pool {module.params['name']} has deletion protection; "
+                "give deletion_protection INACTIVE with state absent to lift it and delete the pool"
+            )
+        if not module.check_mode:
+            changes = {"DeletionProtection": "INACTIVE"}
+            client.update_user_pool(aws_retry=True, **update_request(client, pool, changes))
     if not module.check_mode:
         client.delete_user_pool(UserPoolId=pool_id, aws_retry=True)
     module.exit_json(changed=True, **result_of(None))

@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime
 import json
 
+from moto.cognitoidp.exceptions import InvalidParameterException
+from moto.cognitoidp.models import CognitoIdpBackend
 from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
@@ -22,7 +24,8 @@ from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
-from moto.elbv2.models import FakeLoadBalancer
+from moto.elbv2.exceptions import ELBClientError
+from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
 
 _MARK = "_pacs_moto_ext_applied"
 JSON = {"Content-Type": "application/json"}
@@ -297,6 +300,41 @@ def _create_service_keeping_grace_period(original):
     return create_service
 
 
+# --- Deletion protection: refused deletes of a protected load balancer or user pool -------------------------
+
+
+# moto 5.2.5 stores a load balancer's `deletion_protection.enabled` and a user pool's DeletionProtection but
+# deletes either anyway. AWS refuses: DeleteLoadBalancer with OperationNotPermitted, DeleteUserPool with
+# InvalidParameterException. Without the refusal the rehearsal could not show that the teardown lifts the
+# protection before it deletes (roles/aws_teardown/tasks/protection.yml).
+class OperationNotPermitted(ELBClientError):
+    code = "OperationNotPermitted"
+
+
+def _delete_load_balancer_unless_protected(original):
+    def delete_load_balancer(self, arn):
+        balancer = self.load_balancers.get(arn)
+        if balancer is not None and str(balancer.attrs.get("deletion_protection.enabled", "false")).lower() == "true":
+            raise OperationNotPermitted(
+                f"Load balancer '{arn}' cannot be deleted because deletion protection is enabled"
+            )
+        return original(self, arn)
+
+    delete_load_balancer.__doc__ = "moto's DeleteLoadBalancer, refused while deletion protection is enabled."
+    return delete_load_balancer
+
+
+def _delete_user_pool_unless_protected(original):
+    def delete_user_pool(self, user_pool_id):
+        pool = self.describe_user_pool(user_pool_id)
+        if pool.extended_config.get("DeletionProtection") == "ACTIVE":
+            raise InvalidParameterException("The user pool cannot be deleted because deletion protection is activated.")
+        return original(self, user_pool_id)
+
+    delete_user_pool.__doc__ = "moto's DeleteUserPool, refused while the pool's DeletionProtection is ACTIVE."
+    return delete_user_pool
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -331,4 +369,6 @@ def apply():
     EC2ContainerServiceResponse.create_service = _create_service_keeping_grace_period(
         EC2ContainerServiceResponse.create_service
     )
+    ELBv2Backend.delete_load_balancer = _delete_load_balancer_unless_protected(ELBv2Backend.delete_load_balancer)
+    CognitoIdpBackend.delete_user_pool = _delete_user_pool_unless_protected(CognitoIdpBackend.delete_user_pool)
     setattr(DataSyncResponse, _MARK, True)

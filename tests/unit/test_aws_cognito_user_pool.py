@@ -86,3 +86,18 @@ def test_absent_deletes_and_is_then_unchanged(idp):
 def test_password_length_is_validated(idp):
     result = run_module(main, args(password_minimum_length=4))
     assert result.failed and "between 6 and 99" in result["msg"]
+
+
+def test_a_protected_pool_is_deleted_only_when_its_protection_is_lifted(idp):
+    protected = args(deletion_protection="ACTIVE", mfa="ON")
+    pool_id = ok(main, protected)["user_pool"]["id"]
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["DeletionProtection"] == "ACTIVE"
+    assert not ok(main, protected).changed
+
+    refused = run_module(main, args(state="absent", deletion_protection="ACTIVE"))
+    assert refused.failed and "deletion protection" in refused["msg"]
+    assert ok(main, args(state="absent"), check_mode=True).changed
+    assert idp.describe_user_pool(UserPoolId=pool_id)["UserPool"]["DeletionProtection"] == "ACTIVE"
+
+    assert ok(main, args(state="absent", deletion_protection="INACTIVE")).changed
+    assert pools(idp) == []

@@ -86,6 +86,21 @@ CASES = {
         "aws_identity_cognito_domain_prefix",
         ["without 'aws' or 'cognito'"],
     ),
+    "admin session longer than 8 hours": (
+        {"aws_edge_cognito_session_timeout": 36000},
+        "aws_edge_cognito_session_timeout",
+        ["300 to 28800 seconds", "at most 8 hours"],
+    ),
+    "admin passwords shorter than 12": (
+        {"aws_identity_cognito_password_minimum_length": 8},
+        "aws_identity_cognito_password_minimum_length",
+        ["12 to 99"],
+    ),
+    "temporary passwords valid for ever": (
+        {"aws_identity_cognito_temporary_password_days": 0},
+        "aws_identity_cognito_temporary_password_days",
+        ["1 to 365"],
+    ),
     "certificate validity shorter than the renewal window": (
         {"pki_leaf_validity_days": 20},
         "pki_renew_before_days",
@@ -139,3 +154,42 @@ def test_bad_input_fails_before_any_aws_call(name, tmp_path):
     assert "PLAY [Check the AWS variables before any AWS call]" in run.output
     assert "PLAY [Provision the AWS side of the deployment]" not in run.output, failed
     assert "Create or update the symmetric KMS key" not in run.output, failed
+
+
+# playbooks/teardown.yml: refused before any AWS call (the first task looks the account up).
+TEARDOWN_CASES = {
+    "confirm missing on teardown": ({}, "confirm", ["-e confirm=mol-bad", "not set"]),
+    "confirm names another deployment": ({"confirm": "mol-other"}, "confirm", ["-e confirm=mol-bad", "'mol-other'"]),
+    "keys deleted but data kept": (
+        {"confirm": "mol-bad", "aws_teardown_keys_and_secrets": True},
+        "aws_teardown_keys_and_secrets",
+        ["needs aws_teardown_delete_data=true"],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", list(TEARDOWN_CASES))
+def test_bad_teardown_input_fails_before_any_aws_call(name, tmp_path):
+    extra_vars, variable, rule_words = TEARDOWN_CASES[name]
+    extra = tmp_path / "inputs.json"
+    extra.write_text(
+        json.dumps(
+            {
+                "pacs_deployment": "mol-bad",
+                **extra_vars,
+                "pacs_aws_endpoint_url": "http://127.0.0.1:9",
+                "pacs_aws_access_key": "testing",
+                "pacs_aws_secret_key": "testing",
+                "ansible_python_interpreter": sys.executable,
+            }
+        )
+    )
+    run = run_playbook("playbooks/teardown.yml", "-e", f"@{extra}", inventory="inventories/aws", timeout=600)
+    assert run.returncode != 0, run.report()
+    failed = run.report()
+    assert variable in failed, failed
+    for words in rule_words:
+        assert words in failed, failed
+    assert "Could not connect to the endpoint URL" not in run.output, failed
+    assert "TASK [Look up the account]" not in run.output, failed
+    assert "TASK [aws_teardown : Find the deployment's VPCs" not in run.output, failed

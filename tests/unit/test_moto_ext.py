@@ -180,6 +180,39 @@ def test_load_balancers_report_every_aws_attribute(aws):
     assert attributes(alb["LoadBalancerArn"])["idle_timeout.timeout_seconds"] == "30"
 
 
+def test_protected_load_balancers_and_user_pools_are_not_deleted(aws):
+    ec2, elbv2, cognito = aws("ec2"), aws("elbv2"), aws("cognito-idp")
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.8.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
+    ]
+    arn = elbv2.create_load_balancer(Name="kept", Subnets=subnets, Type="network")["LoadBalancers"][0][
+        "LoadBalancerArn"
+    ]
+
+    def protect(value):
+        elbv2.modify_load_balancer_attributes(
+            LoadBalancerArn=arn, Attributes=[{"Key": "deletion_protection.enabled", "Value": value}]
+        )
+
+    protect("true")
+    with pytest.raises(elbv2.exceptions.ClientError, match="OperationNotPermitted"):
+        elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert len(elbv2.describe_load_balancers(Names=["kept"])["LoadBalancers"]) == 1
+    protect("false")
+    elbv2.delete_load_balancer(LoadBalancerArn=arn)
+    assert elbv2.describe_load_balancers()["LoadBalancers"] == []
+
+    pool = cognito.create_user_pool(PoolName="admins", DeletionProtection="ACTIVE")["UserPool"]["Id"]
+    assert cognito.describe_user_pool(UserPoolId=pool)["UserPool"]["DeletionProtection"] == "ACTIVE"
+    with pytest.raises(cognito.exceptions.InvalidParameterException, match="deletion protection"):
+        cognito.delete_user_pool(UserPoolId=pool)
+    cognito.update_user_pool(UserPoolId=pool, DeletionProtection="INACTIVE")
+    cognito.delete_user_pool(UserPoolId=pool)
+    assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
+
+
 def test_vpc_peerings_are_filtered(aws):
     ec2 = aws("ec2")
     onprem, consumer, provider = (ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (2, 1, 0))

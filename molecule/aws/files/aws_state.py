@@ -94,7 +94,38 @@ def efs_state(deployment, tag_key):
 def log_groups_state(deployment):
     logs = client("logs")
     groups = logs.describe_log_groups(logGroupNamePrefix=f"/{deployment}/").get("logGroups", [])
-    return {g["logGroupName"]: {"kms_key": g.get("kmsKeyId", "")} for g in groups}
+    return {
+        g["logGroupName"]: {"kms_key": g.get("kmsKeyId", ""), "retention": g.get("retentionInDays")} for g in groups
+    }
+
+
+def log_resource_policies_state(deployment):
+    """CloudWatch Logs resource policies named after the deployment, each as its parsed document."""
+    logs = client("logs")
+    return {
+        p["policyName"]: json.loads(p["policyDocument"])
+        for p in logs.describe_resource_policies().get("resourcePolicies", [])
+        if p["policyName"].startswith(f"{deployment}-")
+    }
+
+
+def user_pool_state(deployment):
+    """The admin web's Cognito user pool: MFA, who creates users, password rules, deletion protection."""
+    idp = client("cognito-idp")
+    pools = [p for p in idp.list_user_pools(MaxResults=60).get("UserPools", []) if p["Name"] == f"{deployment}-admin"]
+    if len(pools) != 1:
+        return {"count": len(pools)}
+    pool = idp.describe_user_pool(UserPoolId=pools[0]["Id"])["UserPool"]
+    mfa = idp.get_user_pool_mfa_config(UserPoolId=pools[0]["Id"])
+    return {
+        "count": 1,
+        "mfa": mfa.get("MfaConfiguration"),
+        "totp": (mfa.get("SoftwareTokenMfaConfiguration") or {}).get("Enabled", False),
+        "sms_mfa": bool(mfa.get("SmsMfaConfiguration")),
+        "admin_create_user_only": (pool.get("AdminCreateUserConfig") or {}).get("AllowAdminCreateUserOnly"),
+        "deletion_protection": pool.get("DeletionProtection", "INACTIVE"),
+        "password_policy": (pool.get("Policies") or {}).get("PasswordPolicy") or {},
+    }
 
 
 def secrets_state(deployment):
@@ -189,9 +220,17 @@ def load_balancers_state(deployment):
                             for r in rules
                             if not r.get("IsDefault")
                         ],
+                        "session_timeouts": [
+                            a["AuthenticateCognitoConfig"].get("SessionTimeout")
+                            for r in rules
+                            for a in r["Actions"]
+                            if a["Type"] == "authenticate-cognito"
+                        ],
                     }
                 )
+            attributes = elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
             out[name] = {
+                "deletion_protection": {a["Key"]: a["Value"] for a in attributes}.get("deletion_protection.enabled"),
                 "scheme": lb["Scheme"],
                 "type": lb["Type"],
                 "arn": lb["LoadBalancerArn"],
@@ -398,7 +437,10 @@ def leftovers(deployment, tag_key):
     left["vpcs"] = list(net["vpcs"])
     left["instances"] = list(instances_state(deployment, tag_key))
     left["buckets"] = list(buckets_state(deployment, tag_key))
-    left["file_systems"] = list(efs_state(deployment, tag_key))
+    file_systems = efs_state(deployment, tag_key)
+    left["file_systems"] = list(file_systems)
+    left["efs_mount_targets"] = sum(fs["mount_targets"] for fs in file_systems.values())
+    left["log_resource_policies"] = list(log_resource_policies_state(deployment))
     left["log_groups"] = list(log_groups_state(deployment))
     left["secrets"] = list(secrets_state(deployment))
     left["load_balancers"] = list(load_balancers_state(deployment))
@@ -437,6 +479,8 @@ def main():
         "buckets": buckets_state(args.deployment, args.tag_key),
         "file_systems": efs_state(args.deployment, args.tag_key),
         "log_groups": log_groups_state(args.deployment),
+        "log_resource_policies": log_resource_policies_state(args.deployment),
+        "user_pool": user_pool_state(args.deployment),
         "secrets": secrets_state(args.deployment),
         "network": network_state(args.deployment, args.tag_key),
         "load_balancers": load_balancers_state(args.deployment),
