@@ -17,8 +17,10 @@ from moto.cognitoidp.models import CognitoIdpBackend
 from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
+from moto.ec2.models import EC2Backend
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
+from moto.ec2.responses.vpc_service_configuration import VPCEndpointServiceConfiguration
 from moto.ec2.utils import generic_filter
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.efs import urls as efs_urls
@@ -300,6 +302,88 @@ def _create_service_keeping_grace_period(original):
     return create_service
 
 
+# --- EC2: endpoint connections that wait for the provider's acceptance -----------------------------------
+
+
+# moto 5.2.5 keeps a service's AcceptanceRequired but makes every interface endpoint `available` at once,
+# and lacks DescribeVpcEndpointConnections and AcceptVpcEndpointConnections (NotImplementedError). On AWS
+# an endpoint to a service that requires acceptance is `pendingAcceptance` until the provider accepts it;
+# roles/aws_edge accepts its own consumer's endpoint and no other.
+def _requires_acceptance(config):
+    return str(config.acceptance_required).lower() == "true"
+
+
+def _create_vpc_endpoint_pending_acceptance(original):
+    def create_vpc_endpoint(self, vpc_id, service_name, *args, **kwargs):
+        endpoint = original(self, vpc_id, service_name, *args, **kwargs)
+        for config in self.configurations.values():
+            if config.service_name == service_name and _requires_acceptance(config):
+                endpoint.state = "pendingAcceptance"
+        return endpoint
+
+    create_vpc_endpoint.__doc__ = "moto's CreateVpcEndpoint; pendingAcceptance when the service requires acceptance."
+    return create_vpc_endpoint
+
+
+def _endpoint_connections(backend):
+    for config in backend.configurations.values():
+        for endpoint in backend.vpc_end_points.values():
+            if endpoint.service_name == config.service_name:
+                yield config, endpoint
+
+
+def ec2_describe_vpc_endpoint_connections(self):
+    """DescribeVpcEndpointConnections: the endpoints to this region's services, filtered as AWS documents."""
+    filters = self._filters_from_querystring() or {}
+    connections = []
+    for config, endpoint in _endpoint_connections(self.ec2_backend):
+        values = {
+            "service-id": config.id,
+            "vpc-endpoint-id": endpoint.id,
+            "vpc-endpoint-owner": self.current_account,
+            "vpc-endpoint-state": endpoint.state,
+        }
+        if all(values.get(name) in wanted for name, wanted in filters.items()):
+            connections.append(
+                {
+                    "ServiceId": config.id,
+                    "VpcEndpointId": endpoint.id,
+                    "VpcEndpointOwner": self.current_account,
+                    "VpcEndpointState": endpoint.state,
+                    "CreationTimestamp": endpoint.creation_timestamp,
+                    "NetworkLoadBalancerArns": config.network_load_balancer_arns,
+                    "VpcEndpointConnectionId": endpoint.id,
+                }
+            )
+    return ActionResult({"VpcEndpointConnections": connections})
+
+
+def _set_connections(response, new_state, from_states):
+    service_id = response._get_param("ServiceId")
+    wanted = response._get_param("VpcEndpointIds", [])
+    services = {config.id: config for config in response.ec2_backend.configurations.values()}
+    unsuccessful = []
+    for endpoint_id in wanted:
+        endpoint = response.ec2_backend.vpc_end_points.get(endpoint_id)
+        config = services.get(service_id)
+        if config is None or endpoint is None or endpoint.service_name != config.service_name:
+            error = {"Code": "InvalidVpcEndpointId.NotFound", "Message": f"no endpoint {endpoint_id} of {service_id}"}
+            unsuccessful.append({"ResourceId": endpoint_id, "Error": error})
+        elif endpoint.state in from_states:
+            endpoint.state = new_state
+    return ActionResult({"Unsuccessful": unsuccessful})
+
+
+def ec2_accept_vpc_endpoint_connections(self):
+    """AcceptVpcEndpointConnections: the service's pending endpoints become available."""
+    return _set_connections(self, "available", {"pendingAcceptance"})
+
+
+def ec2_reject_vpc_endpoint_connections(self):
+    """RejectVpcEndpointConnections: the service's pending or available endpoints become rejected."""
+    return _set_connections(self, "rejected", {"pendingAcceptance", "available"})
+
+
 # --- Deletion protection: refused deletes of a protected load balancer or user pool -------------------------
 
 
@@ -369,6 +453,10 @@ def apply():
     EC2ContainerServiceResponse.create_service = _create_service_keeping_grace_period(
         EC2ContainerServiceResponse.create_service
     )
+    EC2Backend.create_vpc_endpoint = _create_vpc_endpoint_pending_acceptance(EC2Backend.create_vpc_endpoint)
+    VPCEndpointServiceConfiguration.describe_vpc_endpoint_connections = ec2_describe_vpc_endpoint_connections
+    VPCEndpointServiceConfiguration.accept_vpc_endpoint_connections = ec2_accept_vpc_endpoint_connections
+    VPCEndpointServiceConfiguration.reject_vpc_endpoint_connections = ec2_reject_vpc_endpoint_connections
     ELBv2Backend.delete_load_balancer = _delete_load_balancer_unless_protected(ELBv2Backend.delete_load_balancer)
     CognitoIdpBackend.delete_user_pool = _delete_user_pool_unless_protected(CognitoIdpBackend.delete_user_pool)
     setattr(DataSyncResponse, _MARK, True)

@@ -213,6 +213,45 @@ def test_protected_load_balancers_and_user_pools_are_not_deleted(aws):
     assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
 
 
+def test_endpoint_connections_wait_for_acceptance(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.6.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.6.{n}.0/24", AvailabilityZone=zone)["Subnet"]["SubnetId"]
+        for n, zone in ((1, "us-east-1a"), (2, "us-east-1b"))
+    ]
+    nlb = elbv2.create_load_balancer(Name="dimse", Subnets=subnets, Type="network", Scheme="internal")
+    nlb_arn = nlb["LoadBalancers"][0]["LoadBalancerArn"]
+
+    def service(acceptance):
+        config = ec2.create_vpc_endpoint_service_configuration(
+            NetworkLoadBalancerArns=[nlb_arn], AcceptanceRequired=acceptance
+        )["ServiceConfiguration"]
+        return config["ServiceId"], config["ServiceName"]
+
+    def endpoint(name):
+        answer = ec2.create_vpc_endpoint(VpcId=vpc, ServiceName=name, VpcEndpointType="Interface", SubnetIds=subnets)
+        return answer["VpcEndpoint"]["VpcEndpointId"], answer["VpcEndpoint"]["State"]
+
+    guarded, guarded_name = service(True)
+    _, open_name = service(False)
+    ours, ours_state = endpoint(guarded_name)
+    theirs, _ = endpoint(guarded_name)
+    assert ours_state == "pendingAcceptance"
+    assert endpoint(open_name)[1] == "available"
+
+    def connections(*filters):
+        answer = ec2.describe_vpc_endpoint_connections(Filters=[{"Name": k, "Values": v} for k, v in filters])
+        return {c["VpcEndpointId"]: c["VpcEndpointState"] for c in answer["VpcEndpointConnections"]}
+
+    assert connections(("service-id", [guarded])) == {ours: "pendingAcceptance", theirs: "pendingAcceptance"}
+    answer = ec2.accept_vpc_endpoint_connections(ServiceId=guarded, VpcEndpointIds=[ours, "vpce-0000000000000000a"])
+    assert [u["ResourceId"] for u in answer["Unsuccessful"]] == ["vpce-0000000000000000a"]
+    assert connections(("service-id", [guarded]), ("vpc-endpoint-state", ["available"])) == {ours: "available"}
+    ec2.reject_vpc_endpoint_connections(ServiceId=guarded, VpcEndpointIds=[theirs])
+    assert connections(("vpc-endpoint-id", [theirs])) == {theirs: "rejected"}
+
+
 def test_vpc_peerings_are_filtered(aws):
     ec2 = aws("ec2")
     onprem, consumer, provider = (ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (2, 1, 0))

@@ -243,8 +243,25 @@ def endpoint_services_state(deployment, tag_key):
     ec2 = client("ec2")
     out = []
     for svc in ec2.describe_vpc_endpoint_service_configurations().get("ServiceConfigurations", []):
-        if tags_dict(svc.get("Tags")).get(tag_key) == deployment:
-            out.append({"name": svc["ServiceName"], "nlbs": svc.get("NetworkLoadBalancerArns", [])})
+        if tags_dict(svc.get("Tags")).get(tag_key) != deployment:
+            continue
+        service_id = svc["ServiceId"]
+        permissions = ec2.describe_vpc_endpoint_service_permissions(ServiceId=service_id)
+        connections = ec2.describe_vpc_endpoint_connections(Filters=[{"Name": "service-id", "Values": [service_id]}])
+        endpoints = {}
+        for connection in connections.get("VpcEndpointConnections", []):
+            found = ec2.describe_vpc_endpoints(VpcEndpointIds=[connection["VpcEndpointId"]])["VpcEndpoints"]
+            name = tags_dict(found[0].get("Tags")).get("Name", connection["VpcEndpointId"]) if found else "?"
+            endpoints[name] = connection["VpcEndpointState"]
+        out.append(
+            {
+                "name": svc["ServiceName"],
+                "nlbs": svc.get("NetworkLoadBalancerArns", []),
+                "acceptance_required": svc.get("AcceptanceRequired"),
+                "principals": sorted(p["Principal"] for p in permissions.get("AllowedPrincipals", [])),
+                "connections": endpoints,
+            }
+        )
     return out
 
 
