@@ -98,26 +98,13 @@ def find(client, name):
     return None
 
 
-def document_of(value):
-    """The policy document as a dict, from a dict or a JSON string."""
-    if isinstance(value, dict):
-        return value
-    try:
-        parsed = json.loads(value)
-    except ValueError as err:
-        raise ValueError(f"policy is not valid JSON: {err}") from err
-    if not isinstance(parsed, dict):
-        raise ValueError("policy must be a JSON object (a policy document)")
-    return parsed
-
-
 def result_of(policy):
     if policy is None:
         return {"resource_policy": {}}
     return {
         "resource_policy": {
             "name": policy["policyName"],
-            "policy": document_of(policy.get("policyDocument") or "{}"),
+            "policy": pacs_aws.policy_document(policy.get("policyDocument") or "{}"),
             "last_updated_time": policy.get("lastUpdatedTime"),
         }
     }
@@ -125,9 +112,9 @@ def result_of(policy):
 
 def ensure_present(module, client):
     name = module.params["name"]
-    wanted = document_of(module.params["policy"])
+    wanted = pacs_aws.policy_document(module.params["policy"])
     current = find(client, name)
-    if current is not None and document_of(current.get("policyDocument") or "{}") == wanted:
+    if current is not None and pacs_aws.policy_document(current.get("policyDocument") or "{}") == wanted:
         module.exit_json(changed=False, **result_of(current))
     extra = {} if current is None else {"differences": ["policy"]}
     if module.check_mode:

@@ -9,6 +9,7 @@ where a paginator is missing, and poll (exponential backoff, from pacs_poll).
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
@@ -168,3 +169,16 @@ def datasync_update_tags(module, client, arn, have_tags):
         if to_set:
             client.tag_resource(ResourceArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
     return True, merged_tags(have_tags, to_set, to_unset)
+
+
+def policy_document(value):
+    """A policy document as a dict, from a dict or a JSON string (how modules with a `json` option get it)."""
+    if isinstance(value, dict):
+        return value
+    try:
+        parsed = json.loads(value)
+    except ValueError as err:
+        raise ValueError(f"policy is not valid JSON: {err}") from err
+    if not isinstance(parsed, dict):
+        raise ValueError("policy must be a JSON object (a policy document)")
+    return parsed

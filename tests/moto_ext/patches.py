@@ -70,6 +70,13 @@ def efs_delete_tags(self):
     return "", {"status": 204}
 
 
+def efs_delete_file_system_policy(self):
+    """DELETE /2015-02-01/file-systems/{FileSystemId}/policy : the file system is back to EFS's default policy."""
+    file_system_id = _efs_file_system(self)
+    self.efs_backend.file_systems_by_id[file_system_id].file_system_policy = None
+    return "{}", JSON
+
+
 # --- DataSync: tags, EFS locations, execution listing ------------------------------------------------------
 
 
@@ -426,6 +433,7 @@ def apply():
     EFSResponse.describe_tags = efs_describe_tags
     EFSResponse.create_tags = efs_create_tags
     EFSResponse.delete_tags = efs_delete_tags
+    EFSResponse.delete_file_system_policy = efs_delete_file_system_policy
     # In-process, moto matches EFS requests with the catch-all regex of moto/efs/urls.py; its server instead
     # builds Werkzeug rules from the same table, where that catch-all spans one path segment only, so the
     # legacy paths need rules of their own.

@@ -86,3 +86,10 @@ def test_the_on_prem_hosts_read_no_secret_and_delete_only_ingest_requests(roles)
         "arn:aws:s3:::dep-images-123456789012-eu-west-1/.pacs-ingest/*"
     }
     assert ("s3:PutObject", "arn:aws:s3:::dep-images-123456789012-eu-west-1/*") in host
+
+
+def test_datasync_mounts_the_file_system_without_root_access(roles):
+    # Issue 21 item 2: DataSync writes through the froms3 access point (the PACS's POSIX user), so it needs
+    # no ClientRootAccess, which the file system's policy denies to everyone anyway (role aws_storage).
+    granted = {a for a, _ in allows(roles["datasync"]) if a.startswith("elasticfilesystem:")}
+    assert granted == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}

@@ -88,6 +88,17 @@ def test_legacy_efs_tag_api(aws):
         efs.describe_tags(FileSystemId="fs-00000000")
 
 
+def test_efs_file_system_policy_is_deleted(aws):
+    efs = aws("efs")
+    fs_id = efs.create_file_system(CreationToken="policy")["FileSystemId"]
+    document = '{"Version": "2012-10-17", "Statement": []}'
+    efs.put_file_system_policy(FileSystemId=fs_id, Policy=document)
+    assert efs.describe_file_system_policy(FileSystemId=fs_id)["Policy"] == document
+    efs.delete_file_system_policy(FileSystemId=fs_id)
+    with pytest.raises(efs.exceptions.PolicyNotFound):
+        efs.describe_file_system_policy(FileSystemId=fs_id)
+
+
 def test_datasync_efs_locations_tags_and_executions(aws):
     efs, datasync = aws("efs"), aws("datasync")
     fs = efs.create_file_system(CreationToken="t")

@@ -82,11 +82,14 @@ def efs_state(deployment, tag_key):
             continue
         aps = efs.describe_access_points(FileSystemId=fs["FileSystemId"]).get("AccessPoints", [])
         mts = efs.describe_mount_targets(FileSystemId=fs["FileSystemId"]).get("MountTargets", [])
+        policy = safe(efs.describe_file_system_policy, {}, FileSystemId=fs["FileSystemId"]) or {}
         out[fs["FileSystemId"]] = {
             "encrypted": fs.get("Encrypted", False),
             "kms_key": fs.get("KmsKeyId", ""),
             "mount_targets": len(mts),
             "access_points": sorted(ap["RootDirectory"]["Path"] for ap in aps),
+            "arn": fs.get("FileSystemArn", ""),
+            "policy": json.loads(policy["Policy"]) if policy.get("Policy") else {},
         }
     return out
 
