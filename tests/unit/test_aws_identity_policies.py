@@ -48,6 +48,13 @@ def roles(tmp_path_factory):
                                 "mode": "0600",
                             }
                         },
+                        {
+                            "ansible.builtin.copy": {
+                                "content": "{{ _aws_identity_trust | to_json }}",
+                                "dest": str(folder / "trust.json"),
+                                "mode": "0600",
+                            }
+                        },
                     ],
                 }
             ]
@@ -55,7 +62,8 @@ def roles(tmp_path_factory):
     )
     run = run_playbook(str(playbook))
     assert run.returncode == 0, run.report()
-    return {role["key"]: role for role in json.loads(out.read_text())}
+    trust = json.loads((folder / "trust.json").read_text())
+    return {role["key"]: {**role, "trust_policy": trust[role["trust"]]} for role in json.loads(out.read_text())}
 
 
 def allows(role):
@@ -93,3 +101,21 @@ def test_datasync_mounts_the_file_system_without_root_access(roles):
     # no ClientRootAccess, which the file system's policy denies to everyone anyway (role aws_storage).
     granted = {a for a, _ in allows(roles["datasync"]) if a.startswith("elasticfilesystem:")}
     assert granted == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
+
+
+@pytest.mark.parametrize(
+    ("key", "source_arn"),
+    [
+        ("task_execution", "arn:aws:ecs:eu-west-1:123456789012:*"),
+        ("task", "arn:aws:ecs:eu-west-1:123456789012:*"),
+        ("datasync", "arn:aws:datasync:eu-west-1:123456789012:*"),
+        ("flow_logs", "arn:aws:ec2:eu-west-1:123456789012:vpc-flow-log/*"),
+    ],
+)
+def test_service_roles_trust_only_this_accounts_resources(roles, key, source_arn):
+    # Issue 21 item 2: the confused deputy. (moto stores trust policies without evaluating them.)
+    (statement,) = roles[key]["trust_policy"]["Statement"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": "123456789012"},
+        "ArnLike": {"aws:SourceArn": source_arn},
+    }

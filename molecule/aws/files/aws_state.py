@@ -345,6 +345,23 @@ def iam_state(deployment):
     return {key: [a for a in _role_allows(iam, role) if a.startswith("secretsmanager:")] for key, role in roles.items()}
 
 
+def trust_state(deployment):
+    """Each role's trust policy: the service it trusts and the conditions it puts on that, by role name suffix."""
+    iam = client("iam")
+    out = {}
+    for role in iam.list_roles()["Roles"]:
+        if not role["RoleName"].startswith(f"{deployment}-"):
+            continue
+        document = role["AssumeRolePolicyDocument"]
+        if isinstance(document, str):
+            document = json.loads(urllib.parse.unquote(document))
+        out[role["RoleName"][len(deployment) + 1 :]] = [
+            {"service": st.get("Principal", {}).get("Service"), "condition": st.get("Condition", {})}
+            for st in document.get("Statement", [])
+        ]
+    return out
+
+
 def ingest_state(deployment):
     """The bulk ingest's path: the DataSync task's locations, the access points it and the PACS use, and what
     the on-prem hosts' role may do in the images bucket."""
@@ -509,6 +526,7 @@ def main():
         "ecs": ecs_state(args.deployment),
         "ingest": ingest_state(args.deployment),
         "secret_access": iam_state(args.deployment),
+        "trust": trust_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 
