@@ -34,6 +34,11 @@ CASES = {
         "aws_network_vpcs.provider.public_subnets[0]",
         ["not inside aws_network_vpcs.provider.cidr"],
     ),
+    "NAT gateways in the provider": (
+        {"pacs_aws_vpcs": {**SAMPLE_VPCS, "provider": {**SAMPLE_VPCS["provider"], "nat_gateways": True}}},
+        "aws_network_vpcs.provider.nat_gateways",
+        ["must be false", "nothing in it may reach the internet"],
+    ),
     "one availability zone": (
         {"pacs_aws_availability_zones": ["eu-west-1a"]},
         "aws_network_availability_zones",

@@ -169,6 +169,17 @@ def network_state(deployment, tag_key):
                     open_world.append({"group": name, "ports": ports})
             for pair in perm.get("UserIdGroupPairs", []):
                 ingress[name].append({"ports": ports, "group": pair["GroupId"]})
+    # Where each group lets traffic out: a CIDR, a group id or a prefix list id.
+    egress = {
+        group["GroupName"]: [
+            {"ports": [perm.get("FromPort"), perm.get("ToPort")], "to": to}
+            for perm in group.get("IpPermissionsEgress", [])
+            for to in [r["CidrIp"] for r in perm.get("IpRanges", [])]
+            + [p["GroupId"] for p in perm.get("UserIdGroupPairs", [])]
+            + [p["PrefixListId"] for p in perm.get("PrefixListIds", [])]
+        ]
+        for group in groups
+    }
     peerings = ec2.describe_vpc_peering_connections(Filters=flt)["VpcPeeringConnections"]
     endpoints = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
     flow_logs = (
@@ -182,7 +193,26 @@ def network_state(deployment, tag_key):
         "route_tables": sorted(tags_dict(t.get("Tags")).get("Name", t["RouteTableId"]) for t in route_tables),
         "security_groups": sorted(group["GroupName"] for group in groups),
         "security_groups_open_to_world": open_world,
+        "security_group_ids": {
+            group["GroupName"][len(deployment) + 1 :]: group["GroupId"]
+            for group in groups
+            if group["GroupName"].startswith(f"{deployment}-")
+        },
         "ingress": ingress,
+        "egress": egress,
+        "s3_prefix_list": next(
+            (
+                p["PrefixListId"]
+                for p in ec2.describe_prefix_lists()["PrefixLists"]
+                if p["PrefixListName"] == f"com.amazonaws.{ec2.meta.region_name}.s3"
+            ),
+            "",
+        ),
+        "gateway_endpoint_policies": {
+            tags_dict(e.get("Tags")).get("Name", e["VpcEndpointId"]): json.loads(e.get("PolicyDocument") or "{}")
+            for e in endpoints
+            if e.get("VpcEndpointType") == "Gateway" and e["State"].lower() not in ("deleted", "deleting")
+        },
         "peerings": sorted(
             tags_dict(p.get("Tags")).get("Name", "") for p in peerings if p["Status"]["Code"] == "active"
         ),
