@@ -86,6 +86,16 @@ CASES = {
         "aws_identity_cognito_callback_urls",
         ["DNS name", "pacs_aws_admin_public_name"],
     ),
+    "admin name outside the public zone": (
+        {"pacs_aws_admin_public_name": "pacs-admin.example.org", "pacs_aws_public_zone": "example.com"},
+        "aws_edge_admin_public_name",
+        ["must be a name in aws_edge_public_zone", "pacs_aws_admin_public_name"],
+    ),
+    "public zone not a DNS name": (
+        {"pacs_aws_public_zone": "not a zone"},
+        "aws_edge_public_zone",
+        ["public DNS zone", "pacs_aws_public_zone"],
+    ),
     "Cognito prefix with 'aws'": (
         {"pacs_aws_cognito_domain_prefix": "my-aws-login"},
         "aws_identity_cognito_domain_prefix",

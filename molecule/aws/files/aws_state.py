@@ -241,7 +241,8 @@ def load_balancers_state(deployment):
         lbs = safe(elb.describe_load_balancers, {}, Names=[name]) or {}
         for lb in lbs.get("LoadBalancers", []):
             listeners = []
-            for listener in elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]:
+            listener_list = elb.describe_listeners(LoadBalancerArn=lb["LoadBalancerArn"])["Listeners"]
+            for listener in listener_list:
                 rules = elb.describe_rules(ListenerArn=listener["ListenerArn"])["Rules"]
                 listeners.append(
                     {
@@ -263,6 +264,10 @@ def load_balancers_state(deployment):
                 )
             attributes = elb.describe_load_balancer_attributes(LoadBalancerArn=lb["LoadBalancerArn"])["Attributes"]
             out[name] = {
+                "certificates": [
+                    c["CertificateArn"] for listener in listener_list for c in listener.get("Certificates", [])
+                ],
+                "dns_name": lb["DNSName"],
                 "deletion_protection": {a["Key"]: a["Value"] for a in attributes}.get("deletion_protection.enabled"),
                 "scheme": lb["Scheme"],
                 "type": lb["Type"],
@@ -270,6 +275,45 @@ def load_balancers_state(deployment):
                 "listeners": listeners,
             }
     return out
+
+
+def admin_name_state(deployment):
+    """The admin web's public name: the records of the public zones that name the deployment's admin name
+    (<deployment>-admin.<zone>), and the ACM certificates for it."""
+    route53, acm = client("route53"), client("acm")
+    records = []
+    for zone in route53.list_hosted_zones()["HostedZones"]:
+        if zone["Config"].get("PrivateZone"):
+            continue
+        for record in route53.list_resource_record_sets(HostedZoneId=zone["Id"])["ResourceRecordSets"]:
+            if f"{deployment}-admin." in record["Name"]:
+                records.append(
+                    {
+                        "name": record["Name"],
+                        "type": record["Type"],
+                        "alias": (record.get("AliasTarget") or {}).get("DNSName", ""),
+                        "values": [r["Value"] for r in record.get("ResourceRecords", [])],
+                    }
+                )
+    certificates = []
+    for summary in acm.list_certificates()["CertificateSummaryList"]:
+        if summary["DomainName"].startswith(f"{deployment}-admin."):
+            certificate = acm.describe_certificate(CertificateArn=summary["CertificateArn"])["Certificate"]
+            certificates.append(
+                {
+                    "arn": certificate["CertificateArn"],
+                    "domain": certificate["DomainName"],
+                    "type": certificate["Type"],
+                    "status": certificate["Status"],
+                    "validation": sorted(
+                        {o.get("ValidationMethod", "") for o in certificate.get("DomainValidationOptions", [])}
+                    ),
+                    "validation_records": [
+                        o["ResourceRecord"]["Name"] for o in certificate.get("DomainValidationOptions", [])
+                    ],
+                }
+            )
+    return {"records": records, "certificates": certificates}
 
 
 def endpoint_services_state(deployment, tag_key):
@@ -529,6 +573,9 @@ def leftovers(deployment, tag_key):
         if p["Name"].startswith(f"{deployment}-")
     ]
     left["kms_alias"] = bool(safe(kms.describe_key, KeyId=f"alias/{deployment}"))
+    admin = admin_name_state(deployment)
+    left["public_records"] = admin["records"]
+    left["certificates"] = [c["arn"] for c in admin["certificates"]]
     return left
 
 
@@ -548,6 +595,7 @@ def main():
         "log_groups": log_groups_state(args.deployment),
         "log_resource_policies": log_resource_policies_state(args.deployment),
         "user_pool": user_pool_state(args.deployment),
+        "admin_name": admin_name_state(args.deployment),
         "secrets": secrets_state(args.deployment),
         "network": network_state(args.deployment, args.tag_key),
         "load_balancers": load_balancers_state(args.deployment),
