@@ -52,6 +52,26 @@ def kms_state(deployment):
     return {"arn": meta["Arn"], "state": meta["KeyState"], "rotation": rotation.get("KeyRotationEnabled", False)}
 
 
+def ca_key_state(deployment):
+    """Where the CA's private key is (role pki): what the CA's certificate secret holds, the key's own secret
+    and KMS key, and that key's policy."""
+    sm, kms = client("secretsmanager"), client("kms")
+    certificate = safe(sm.get_secret_value, {}, SecretId=f"{deployment}/pki/ca") or {}
+    key_secret = safe(sm.describe_secret, {}, SecretId=f"{deployment}-ca/private-key") or {}
+    key_value = safe(sm.get_secret_value, {}, SecretId=f"{deployment}-ca/private-key") or {}
+    ca_key = safe(kms.describe_key, {}, KeyId=f"alias/{deployment}-ca") or {}
+    policy = {}
+    if ca_key:
+        policy = json.loads(kms.get_key_policy(KeyId=ca_key["KeyMetadata"]["KeyId"], PolicyName="default")["Policy"])
+    return {
+        "certificate_secret_keys": sorted(json.loads(certificate.get("SecretString") or "{}")),
+        "key_secret_keys": sorted(json.loads(key_value.get("SecretString") or "{}")),
+        "key_secret_kms_key": _key_arn(key_secret.get("KmsKeyId", "")),
+        "kms_key": (ca_key.get("KeyMetadata") or {}).get("Arn", ""),
+        "kms_key_policy": policy,
+    }
+
+
 def buckets_state(deployment, tag_key):
     s3 = client("s3")
     out = {}
@@ -572,7 +592,9 @@ def leftovers(deployment, tag_key):
         for p in idp.list_user_pools(MaxResults=60).get("UserPools", [])
         if p["Name"].startswith(f"{deployment}-")
     ]
-    left["kms_alias"] = bool(safe(kms.describe_key, KeyId=f"alias/{deployment}"))
+    left["kms_aliases"] = [
+        alias for alias in (f"alias/{deployment}", f"alias/{deployment}-ca") if safe(kms.describe_key, KeyId=alias)
+    ]
     admin = admin_name_state(deployment)
     left["public_records"] = admin["records"]
     left["certificates"] = [c["arn"] for c in admin["certificates"]]
@@ -605,6 +627,7 @@ def main():
         "ingest": ingest_state(args.deployment),
         "secret_access": iam_state(args.deployment),
         "trust": trust_state(args.deployment),
+        "ca_key": ca_key_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 
