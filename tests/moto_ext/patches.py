@@ -18,7 +18,9 @@ from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
 from moto.ec2.models import EC2Backend
+from moto.ec2.models.security_groups import SecurityGroup, SecurityGroupBackend, SecurityGroupRule
 from moto.ec2.models.vpc_peering_connections import VPCPeeringConnection
+from moto.ec2.responses.security_groups import SecurityGroups
 from moto.ec2.responses.vpc_peering_connections import VPCPeeringConnections
 from moto.ec2.responses.vpc_service_configuration import VPCEndpointServiceConfiguration
 from moto.ec2.utils import generic_filter
@@ -391,6 +393,64 @@ def ec2_reject_vpc_endpoint_connections(self):
     return _set_connections(self, "rejected", {"pendingAcceptance", "available"})
 
 
+# --- EC2: the description of a security group rule to a prefix list -------------------------------------------
+
+
+# moto 5.2.5 drops the Description of a rule's PrefixListIds entry (it keeps those of CIDR ranges and groups),
+# and its UpdateSecurityGroupRuleDescriptions{Ingress,Egress} answer without the `Return` AWS sends.
+# amazon.aws.ec2_security_group therefore saw the task's rule to the S3 prefix list without its description on
+# every run after the first, and its update call failed with KeyError 'Return' (roles/aws_network).
+def _rule_init_keeping_prefix_list_description(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        prefix_list = (
+            kwargs.get("prefix_list_id") if "prefix_list_id" in kwargs else (args[7] if len(args) > 7 else None)
+        )
+        self.prefix_list_description = (prefix_list or {}).get("Description")
+
+    __init__.__doc__ = "moto's SecurityGroupRule, keeping the Description of its prefix list entry."
+    return __init__
+
+
+def _flattened_rules_with_prefix_list_descriptions(original):
+    def _flattened_rules(self, rules):
+        views = original(self, list(rules))
+        for view in views:
+            for entry in view.prefix_list_ids:
+                for rule in rules:
+                    same_rule = (rule.from_port, rule.to_port, rule.ip_protocol, rule.prefix_list_id) == (
+                        view.from_port,
+                        view.to_port,
+                        view.ip_protocol,
+                        entry["PrefixListId"],
+                    )
+                    if same_rule and getattr(rule, "prefix_list_description", None):
+                        entry["Description"] = rule.prefix_list_description
+        return views
+
+    _flattened_rules.__doc__ = "moto's grouped rules, with the Description of each prefix list entry."
+    return _flattened_rules
+
+
+def _update_description_of_prefix_lists(original):
+    def _sg_update_description(self, security_rule, rule):
+        original(self, security_rule, rule)
+        if security_rule.prefix_list_id and security_rule.prefix_list_id == rule.prefix_list_id:
+            rule.prefix_list_description = getattr(security_rule, "prefix_list_description", None)
+
+    _sg_update_description.__doc__ = "moto's rule description update, for prefix list entries too."
+    return _sg_update_description
+
+
+def _answer_return_true(original):
+    def update_descriptions(self):
+        original(self)
+        return ActionResult({"Return": True})
+
+    update_descriptions.__doc__ = f"{original.__name__}, answering Return true as AWS does."
+    return update_descriptions
+
+
 # --- Deletion protection: refused deletes of a protected load balancer or user pool -------------------------
 
 
@@ -465,6 +525,13 @@ def apply():
     VPCEndpointServiceConfiguration.describe_vpc_endpoint_connections = ec2_describe_vpc_endpoint_connections
     VPCEndpointServiceConfiguration.accept_vpc_endpoint_connections = ec2_accept_vpc_endpoint_connections
     VPCEndpointServiceConfiguration.reject_vpc_endpoint_connections = ec2_reject_vpc_endpoint_connections
+    SecurityGroupRule.__init__ = _rule_init_keeping_prefix_list_description(SecurityGroupRule.__init__)
+    SecurityGroup._flattened_rules = _flattened_rules_with_prefix_list_descriptions(SecurityGroup._flattened_rules)
+    SecurityGroupBackend._sg_update_description = _update_description_of_prefix_lists(
+        SecurityGroupBackend._sg_update_description
+    )
+    for name in ("update_security_group_rule_descriptions_ingress", "update_security_group_rule_descriptions_egress"):
+        setattr(SecurityGroups, name, _answer_return_true(getattr(SecurityGroups, name)))
     ELBv2Backend.delete_load_balancer = _delete_load_balancer_unless_protected(ELBv2Backend.delete_load_balancer)
     CognitoIdpBackend.delete_user_pool = _delete_user_pool_unless_protected(CognitoIdpBackend.delete_user_pool)
     setattr(DataSyncResponse, _MARK, True)

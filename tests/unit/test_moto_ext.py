@@ -263,6 +263,34 @@ def test_endpoint_connections_wait_for_acceptance(aws):
     assert connections(("vpc-endpoint-id", [theirs])) == {theirs: "rejected"}
 
 
+def test_prefix_list_rules_keep_their_description(aws):
+    ec2 = aws("ec2")
+    vpc = ec2.create_vpc(CidrBlock="10.4.0.0/16")["Vpc"]["VpcId"]
+    group = ec2.create_security_group(GroupName="task", Description="d", VpcId=vpc)["GroupId"]
+    s3 = ec2.describe_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": ["com.amazonaws.us-east-1.s3"]}])
+    prefix_list = s3["PrefixLists"][0]["PrefixListId"]
+
+    def rule(description):
+        return [
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 443,
+                "ToPort": 443,
+                "PrefixListIds": [{"PrefixListId": prefix_list, "Description": description}],
+            }
+        ]
+
+    def entries():
+        (found,) = ec2.describe_security_groups(GroupIds=[group])["SecurityGroups"]
+        return [e for p in found["IpPermissionsEgress"] for e in p.get("PrefixListIds", [])]
+
+    ec2.authorize_security_group_egress(GroupId=group, IpPermissions=rule("S3"))
+    assert entries() == [{"PrefixListId": prefix_list, "Description": "S3"}]
+    answer = ec2.update_security_group_rule_descriptions_egress(GroupId=group, IpPermissions=rule("S3 layers"))
+    assert answer["Return"] is True
+    assert entries() == [{"PrefixListId": prefix_list, "Description": "S3 layers"}]
+
+
 def test_vpc_peerings_are_filtered(aws):
     ec2 = aws("ec2")
     onprem, consumer, provider = (ec2.create_vpc(CidrBlock=f"10.{n}.0.0/16")["Vpc"]["VpcId"] for n in (2, 1, 0))
