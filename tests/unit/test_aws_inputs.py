@@ -116,6 +116,41 @@ CASES = {
         "aws_identity_cognito_temporary_password_days",
         ["1 to 365"],
     ),
+    "log retention days out of range": (
+        {"aws_storage_log_retention_days": 0},
+        "aws_storage_log_retention_days",
+        ["whole number of days from 1 to 36500"],
+    ),
+    "log lock days out of range": (
+        {"aws_storage_log_lock_days": 40000},
+        "aws_storage_log_lock_days",
+        ["whole number of days from 1 to 36500"],
+    ),
+    "log lock outlasting the log retention": (
+        {"aws_storage_log_lock_days": 400, "aws_storage_log_retention_days": 365},
+        "aws_storage_log_lock_days",
+        ["must not exceed aws_storage_log_retention_days"],
+    ),
+    "images lifecycle days out of range": (
+        {"aws_storage_images_expiration_days": 0},
+        "aws_storage_images_expiration_days",
+        ["whole number of days from 1 to 3650"],
+    ),
+    "noncurrent version days not a number": (
+        {"aws_storage_images_noncurrent_expiration_days": "soon"},
+        "aws_storage_images_noncurrent_expiration_days",
+        ["whole number of days"],
+    ),
+    "multipart abort days out of range": (
+        {"aws_storage_abort_multipart_days": 5000},
+        "aws_storage_abort_multipart_days",
+        ["whole number of days from 1 to 3650"],
+    ),
+    "SSM transfers through the log bucket": (
+        {"pacs_aws_ssm_bucket": "{{ pacs_aws_log_bucket }}"},
+        "aws_storage_ssm_bucket",
+        ["must all differ", "own bucket"],
+    ),
     "certificate validity shorter than the renewal window": (
         {"pki_leaf_validity_days": 20},
         "pki_renew_before_days",

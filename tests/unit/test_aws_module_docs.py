@@ -22,7 +22,9 @@ AWS_MODULES = [
     "ec2_vpc_flow_log",
     "efs_access_point",
     "pacs_index",
+    "s3_bucket_empty",
     "s3_bulk_upload",
+    "s3_object_lock",
 ]
 PRESENT = [name for name in AWS_MODULES if (LIBRARY / f"{name}.py").exists()]
 # Options every AnsibleAWSModule has, documented by the amazon.aws fragments.

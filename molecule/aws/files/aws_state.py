@@ -85,13 +85,42 @@ def buckets_state(deployment, tag_key):
         default = rules[0]["ApplyServerSideEncryptionByDefault"] if rules else {}
         pab = (safe(s3.get_public_access_block, {}, Bucket=name) or {}).get("PublicAccessBlockConfiguration", {})
         versioning = (safe(s3.get_bucket_versioning, {}, Bucket=name) or {}).get("Status", "")
+        policy = (safe(s3.get_bucket_policy, {}, Bucket=name) or {}).get("Policy")
+        lock = (safe(s3.get_object_lock_configuration, {}, Bucket=name) or {}).get("ObjectLockConfiguration", {})
+        retention = lock.get("Rule", {}).get("DefaultRetention", {})
+        logging = (safe(s3.get_bucket_logging, {}, Bucket=name) or {}).get("LoggingEnabled", {})
         out[name] = {
             "algorithm": default.get("SSEAlgorithm", ""),
             "kms_key": default.get("KMSMasterKeyID", ""),
             "public_access_block": pab,
             "versioning": versioning,
+            # The statements' ids (moto stores a policy and returns it as it was given).
+            "policy_sids": sorted(st.get("Sid", "") for st in json.loads(policy)["Statement"]) if policy else [],
+            "object_lock": {
+                "enabled": lock.get("ObjectLockEnabled", ""),
+                "mode": retention.get("Mode", ""),
+                "days": retention.get("Days") or 0,
+            },
+            "lifecycle": [_lifecycle_rule(r) for r in _lifecycle_rules(s3, name)],
+            "logging_to": f"{logging['TargetBucket']}/{logging.get('TargetPrefix', '')}" if logging else "",
         }
     return out
+
+
+def _lifecycle_rules(s3, name):
+    return (safe(s3.get_bucket_lifecycle_configuration, {}, Bucket=name) or {}).get("Rules", [])
+
+
+def _lifecycle_rule(rule):
+    """A lifecycle rule as its days: expiry, expiry of noncurrent versions, abort of unfinished uploads."""
+    return {
+        "id": rule.get("ID", ""),
+        "status": rule.get("Status", ""),
+        "prefix": rule.get("Filter", {}).get("Prefix", rule.get("Prefix", "")),
+        "expiration_days": rule.get("Expiration", {}).get("Days") or 0,
+        "noncurrent_expiration_days": rule.get("NoncurrentVersionExpiration", {}).get("NoncurrentDays") or 0,
+        "abort_multipart_days": rule.get("AbortIncompleteMultipartUpload", {}).get("DaysAfterInitiation") or 0,
+    }
 
 
 def efs_state(deployment, tag_key):
