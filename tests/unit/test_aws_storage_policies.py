@@ -19,6 +19,7 @@ from tests.support.ansible_run import ROOT, run_playbook
 BUCKET = "dep-images-123456789012-eu-west-1"
 LOGS = "dep-logs-123456789012-eu-west-1"
 SSM = "dep-ssm-123456789012-eu-west-1"
+ACCESS_LOGS = "dep-access-logs-123456789012-eu-west-1"
 KEY = "arn:aws:kms:eu-west-1:123456789012:key/k"
 ENDPOINT = "vpce-0123456789abcdef0"
 DATASYNC = "arn:aws:iam::123456789012:role/dep-datasync"
@@ -30,6 +31,7 @@ INPUTS = {
     "aws_storage_images_bucket": BUCKET,
     "aws_storage_log_bucket": LOGS,
     "aws_storage_ssm_bucket": SSM,
+    "aws_storage_access_log_bucket": ACCESS_LOGS,
     "aws_storage_onprem_s3_endpoint_id": ENDPOINT,
     "aws_storage_datasync_role_arn": DATASYNC,
 }
@@ -55,7 +57,8 @@ def policies(tmp_path_factory):
                         {
                             "ansible.builtin.copy": {
                                 "content": "{{ {'images': aws_storage_images_bucket_policy,"
-                                " 'logs': aws_storage_log_bucket_policy} | to_json }}",
+                                " 'logs': aws_storage_log_bucket_policy,"
+                                " 'access_logs': aws_storage_access_log_bucket_policy} | to_json }}",
                                 "dest": str(out),
                                 "mode": "0600",
                             }
@@ -103,7 +106,7 @@ def test_images_refuse_an_object_encrypted_with_another_key(policies):
     assert sse["Condition"] == {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}
 
 
-@pytest.mark.parametrize(("bucket", "name"), [("images", BUCKET), ("logs", LOGS)])
+@pytest.mark.parametrize(("bucket", "name"), [("images", BUCKET), ("logs", LOGS), ("access_logs", ACCESS_LOGS)])
 def test_tls_only(policies, bucket, name):
     tls = statement(policies[bucket], "OnlyTls")
     assert tls["Effect"] == "Deny" and tls["Principal"] == "*" and as_list(tls["Action"]) == ["s3:*"]
@@ -111,7 +114,9 @@ def test_tls_only(policies, bucket, name):
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 
 
-def test_the_log_bucket_admits_only_the_log_deliveries(policies):
+def test_the_log_buckets_admit_only_their_log_deliveries(policies):
+    # The images bucket's server access logs have a bucket of their own: S3 does not deliver them to a bucket
+    # with Object Lock, which the log bucket has.
     allows = [st for st in policies["logs"]["Statement"] if st["Effect"] == "Allow"]
     assert {(st["Principal"]["Service"], st["Action"], st["Resource"]) for st in allows} == {
         (
@@ -119,16 +124,27 @@ def test_the_log_bucket_admits_only_the_log_deliveries(policies):
             "s3:PutObject",
             f"arn:aws:s3:::{LOGS}/elb/AWSLogs/123456789012/*",
         ),
-        ("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{LOGS}/s3/{BUCKET}/*"),
+    }
+    allows = [st for st in policies["access_logs"]["Statement"] if st["Effect"] == "Allow"]
+    assert {(st["Principal"]["Service"], st["Action"], st["Resource"]) for st in allows} == {
+        ("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{ACCESS_LOGS}/s3/{BUCKET}/*"),
     }
 
 
 def test_the_moto_stand_ins_are_the_real_policies_without_their_conditional_statements(policies):
     moto = yaml.safe_load((ROOT / "molecule/aws/host_vars/localhost/moto.yml").read_text())
-    stand_in_sids = [st["Sid"] for st in moto["aws_storage_log_bucket_policy"]["Statement"]]
-    real_unconditional = [st["Sid"] for st in policies["logs"]["Statement"] if "Condition" not in st]
-    assert stand_in_sids == real_unconditional
-    for stand_in in ("aws_storage_images_bucket_policy", "aws_storage_log_bucket_policy"):
+    for stand_in, real in (
+        ("aws_storage_log_bucket_policy", "logs"),
+        ("aws_storage_access_log_bucket_policy", "access_logs"),
+    ):
+        stand_in_sids = [st["Sid"] for st in moto[stand_in]["Statement"]]
+        real_unconditional = [st["Sid"] for st in policies[real]["Statement"] if "Condition" not in st]
+        assert stand_in_sids == real_unconditional
+    for stand_in in (
+        "aws_storage_images_bucket_policy",
+        "aws_storage_log_bucket_policy",
+        "aws_storage_access_log_bucket_policy",
+    ):
         assert not [st for st in moto[stand_in]["Statement"] if "Condition" in st]
 
 
