@@ -55,6 +55,11 @@ def policies(tmp_path_factory):
                         {"ansible.builtin.include_vars": {"file": str(ROOT / "roles/aws_storage/defaults/main.yml")}},
                         {"ansible.builtin.include_vars": {"file": str(ROOT / "roles/aws_storage/vars/main.yml")}},
                         {
+                            "ansible.builtin.include_vars": {
+                                "file": str(ROOT / "roles/aws_storage/vars/elb_log_delivery.yml")
+                            }
+                        },
+                        {
                             "ansible.builtin.copy": {
                                 "content": "{{ {'images': aws_storage_images_bucket_policy,"
                                 " 'logs': aws_storage_log_bucket_policy,"
@@ -118,13 +123,14 @@ def test_the_log_buckets_admit_only_their_log_deliveries(policies):
     # The images bucket's server access logs have a bucket of their own: S3 does not deliver them to a bucket
     # with Object Lock, which the log bucket has.
     allows = [st for st in policies["logs"]["Statement"] if st["Effect"] == "Allow"]
-    assert {(st["Principal"]["Service"], st["Action"], st["Resource"]) for st in allows} == {
+    # eu-west-1 existed before August 2022: its Elastic Load Balancing account writes the logs.
+    assert [(st["Principal"], st["Action"], st["Resource"]) for st in allows] == [
         (
-            "logdelivery.elasticloadbalancing.amazonaws.com",
+            {"AWS": "arn:aws:iam::156460612806:root"},
             "s3:PutObject",
             f"arn:aws:s3:::{LOGS}/elb/AWSLogs/123456789012/*",
         ),
-    }
+    ]
     allows = [st for st in policies["access_logs"]["Statement"] if st["Effect"] == "Allow"]
     assert {(st["Principal"]["Service"], st["Action"], st["Resource"]) for st in allows} == {
         ("logging.s3.amazonaws.com", "s3:PutObject", f"arn:aws:s3:::{ACCESS_LOGS}/s3/{BUCKET}/*"),
@@ -159,4 +165,55 @@ def test_the_on_prem_hosts_have_no_right_on_the_ssm_or_log_bucket():
         "arn:aws:s3:::{{ aws_identity_images_bucket }}",
         "arn:aws:s3:::{{ aws_identity_images_bucket }}/*",
         "arn:aws:s3:::{{ aws_identity_images_bucket }}/{{ aws_identity_ingest_requests_prefix }}*",
+    }
+
+
+def test_the_load_balancer_log_writer_is_the_regions_elb_account_or_the_delivery_service(tmp_path):
+    # Issue 21 item 6: regions made before August 2022 name their Elastic Load Balancing account; later ones
+    # (eu-central-2, ap-south-2, il-central-1) the log delivery service.
+    regions = ["us-east-1", "eu-west-1", "ap-northeast-1", "eu-central-2", "ap-south-2", "il-central-1"]
+    out = tmp_path / "principals.json"
+    playbook = tmp_path / "render.yml"
+    playbook.write_text(
+        yaml.safe_dump(
+            [
+                {
+                    "name": "Render the log writer of each region",
+                    "hosts": "localhost",
+                    "gather_facts": False,
+                    "tasks": [
+                        {
+                            "ansible.builtin.include_vars": {
+                                "file": str(ROOT / "roles/aws_storage/vars/elb_log_delivery.yml")
+                            }
+                        },
+                        {
+                            "ansible.builtin.set_fact": {
+                                "found": "{{ found | default({}) | combine({item: _aws_storage_elb_log_principal}) }}"
+                            },
+                            "vars": {"aws_storage_region": "{{ item }}"},
+                            "loop": regions,
+                        },
+                        {
+                            "ansible.builtin.copy": {
+                                "content": "{{ found | to_json }}",
+                                "dest": str(out),
+                                "mode": "0600",
+                            }
+                        },
+                    ],
+                }
+            ]
+        )
+    )
+    run = run_playbook(str(playbook))
+    assert run.returncode == 0, run.report()
+    service = {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}
+    assert json.loads(out.read_text()) == {
+        "us-east-1": {"AWS": "arn:aws:iam::127311923021:root"},
+        "eu-west-1": {"AWS": "arn:aws:iam::156460612806:root"},
+        "ap-northeast-1": {"AWS": "arn:aws:iam::582318560864:root"},
+        "eu-central-2": service,
+        "ap-south-2": service,
+        "il-central-1": service,
     }
