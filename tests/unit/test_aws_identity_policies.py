@@ -18,7 +18,8 @@ INPUTS = {
     "aws_identity_deployment": "dep",
     "aws_identity_region": "eu-west-1",
     "aws_identity_account_id": "123456789012",
-    "aws_identity_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/k",
+    "aws_identity_secrets_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/secrets",
+    "aws_identity_data_kms_key_arn": "arn:aws:kms:eu-west-1:123456789012:key/data",
     "aws_identity_images_bucket": "dep-images-123456789012-eu-west-1",
     "aws_identity_ingest_requests_prefix": ".pacs-ingest/",
     "aws_identity_flow_logs_log_group": "/dep/vpc-flow-logs",
@@ -119,3 +120,15 @@ def test_service_roles_trust_only_this_accounts_resources(roles, key, source_arn
         "StringEquals": {"aws:SourceAccount": "123456789012"},
         "ArnLike": {"aws:SourceArn": source_arn},
     }
+
+
+def test_each_role_uses_only_the_key_of_its_purpose(roles):
+    # Issue 21 item 2: the execution role decrypts secrets only, DataSync only reads images (no GenerateDataKey),
+    # the on-prem hosts upload and read images; none reaches another purpose's key.
+    def key_rights(key):
+        return {(a, r.rsplit("/", 1)[-1]) for a, r in allows(roles[key]) if a.startswith("kms:")}
+
+    assert key_rights("task_execution") == {("kms:Decrypt", "secrets")}
+    assert key_rights("datasync") == {("kms:Decrypt", "data")}
+    assert key_rights("ec2") == {("kms:Decrypt", "data"), ("kms:GenerateDataKey", "data")}
+    assert key_rights("task") == set() and key_rights("flow_logs") == set()

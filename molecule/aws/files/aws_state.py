@@ -42,14 +42,33 @@ def safe(call, default=None, **kwargs):
         return default
 
 
-def kms_state(deployment):
-    kms = client("kms")
-    key = safe(kms.describe_key, KeyId=f"alias/{deployment}")
+KEY_PURPOSES = {"secrets": "", "data": "-data", "logs": "-logs", "ca": "-ca"}
+
+
+def _key_state(kms, alias):
+    key = safe(kms.describe_key, KeyId=alias)
     if not key:
         return {}
     meta = key["KeyMetadata"]
     rotation = safe(kms.get_key_rotation_status, {}, KeyId=meta["KeyId"]) or {}
-    return {"arn": meta["Arn"], "state": meta["KeyState"], "rotation": rotation.get("KeyRotationEnabled", False)}
+    policy = json.loads(kms.get_key_policy(KeyId=meta["KeyId"], PolicyName="default")["Policy"])
+    return {
+        "arn": meta["Arn"],
+        "state": meta["KeyState"],
+        "rotation": rotation.get("KeyRotationEnabled", False),
+        "policy": policy,
+    }
+
+
+def kms_state(deployment):
+    """The deployment's secrets key (alias/<deployment>), as the checks name it."""
+    return _key_state(client("kms"), f"alias/{deployment}")
+
+
+def kms_keys_state(deployment):
+    """Every KMS key of the deployment by purpose: secrets, data, logs (issue 21 item 2) and the CA's."""
+    kms = client("kms")
+    return {purpose: _key_state(kms, f"alias/{deployment}{suffix}") for purpose, suffix in KEY_PURPOSES.items()}
 
 
 def ca_key_state(deployment):
@@ -622,7 +641,9 @@ def leftovers(deployment, tag_key):
         if p["Name"].startswith(f"{deployment}-")
     ]
     left["kms_aliases"] = [
-        alias for alias in (f"alias/{deployment}", f"alias/{deployment}-ca") if safe(kms.describe_key, KeyId=alias)
+        f"alias/{deployment}{suffix}"
+        for suffix in KEY_PURPOSES.values()
+        if safe(kms.describe_key, KeyId=f"alias/{deployment}{suffix}")
     ]
     admin = admin_name_state(deployment)
     left["public_records"] = admin["records"]
@@ -641,6 +662,7 @@ def main():
         return
     state = {
         "kms": kms_state(args.deployment),
+        "kms_keys": kms_keys_state(args.deployment),
         "buckets": buckets_state(args.deployment, args.tag_key),
         "file_systems": efs_state(args.deployment, args.tag_key),
         "log_groups": log_groups_state(args.deployment),
