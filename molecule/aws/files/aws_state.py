@@ -679,6 +679,9 @@ def main():
         "secret_access": iam_state(args.deployment),
         "trust": trust_state(args.deployment),
         "ca_key": ca_key_state(args.deployment),
+        # Who runs the scenario: the operator role pki names on the CA's key (moto answers its placeholder
+        # identity, arn:aws:sts::<account>:user/moto, for the dummy credentials).
+        "caller": client("sts").get_caller_identity()["Arn"],
     }
     print(json.dumps(state, default=str))
 
