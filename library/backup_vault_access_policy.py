@@ -13,7 +13,8 @@ description:
     denies everyone the deletion of the vault's recovery points.
   - The policy document is compared as JSON (key order and spacing do not matter); a second run with the
     same document changes nothing.
-  - The vault must exist; with O(state=absent) a missing vault or a vault without a policy changes nothing.
+  - The vault must exist (in check mode a vault that does not exist yet, made by an earlier task, is reported
+    as changed); with O(state=absent) a missing vault or a vault without a policy changes nothing.
   - Supports check mode; it reports what it would change without calling a mutating API.
 version_added: "1.0.0"
 options:
@@ -111,7 +112,8 @@ def find(client, name):
     """(vault ARN, stored policy document or None); (None, None) when the vault does not exist."""
     try:
         vault = client.describe_backup_vault(BackupVaultName=name, aws_retry=True)
-    except is_boto3_error_code("ResourceNotFoundException"):
+    # AWS answers AccessDeniedException for a vault that does not exist (as amazon.aws.backup_vault reads it).
+    except is_boto3_error_code(["AccessDeniedException", "ResourceNotFoundException"]):
         return None, None
     try:
         stored = client.get_backup_vault_access_policy(BackupVaultName=name, aws_retry=True)
@@ -130,8 +132,10 @@ def ensure_present(module, client):
     name = module.params["backup_vault_name"]
     wanted = document_of(module.params["policy"])
     arn, current = find(client, name)
+    if arn is None and module.check_mode:  # an earlier task in check mode would have made the vault
+        module.exit_json(changed=True, **result_of(name, "", wanted))
     if arn is None:
-        module.fail_json(msg=f"backup vault {name} does not exist")
+        module.fail_json(msg=f"backup vault {name} does not exist (or this caller may not describe it)")
     if current == wanted:
         module.exit_json(changed=False, **result_of(name, arn, current))
     extra = {} if current is None else {"differences": ["policy"]}

@@ -474,8 +474,24 @@ def _live_plan(response, plan_id):
 
 def _vault(response, name):
     if name not in response.backup_backend.vaults:
-        raise ResourceNotFoundException(msg=f"Backup vault {name} not found")
+        raise BackupAccessDenied(_NO_VAULT)
     return response.backup_backend.vaults[name]
+
+
+# What AWS answers for a vault that does not exist, whatever the caller's rights (DescribeBackupVault,
+# ListRecoveryPointsByBackupVault, ...); amazon.aws.backup_vault expects it and fails on moto's
+# ResourceNotFoundException.
+_NO_VAULT = "Insufficient privileges to perform this action."
+
+
+def _describe_backup_vault_as_aws(original):
+    def describe_backup_vault(self, backup_vault_name):
+        if backup_vault_name not in self.vaults:
+            raise BackupAccessDenied(_NO_VAULT)
+        return original(self, backup_vault_name)
+
+    describe_backup_vault.__doc__ = "moto's DescribeBackupVault; AccessDeniedException for a missing vault (as AWS)."
+    return describe_backup_vault
 
 
 def _as_list(value):
@@ -768,4 +784,5 @@ def apply():
     BackupBackend.create_backup_plan = _create_backup_plan_of_a_free_name(BackupBackend.create_backup_plan)
     BackupBackend.delete_backup_plan = _delete_backup_plan_without_selections(BackupBackend.delete_backup_plan)
     BackupBackend.delete_backup_vault = _delete_backup_vault_as_aws(BackupBackend.delete_backup_vault)
+    BackupBackend.describe_backup_vault = _describe_backup_vault_as_aws(BackupBackend.describe_backup_vault)
     setattr(DataSyncResponse, _MARK, True)

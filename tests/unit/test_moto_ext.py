@@ -370,6 +370,11 @@ def test_backup_vault_access_policy_guards_the_recovery_points(aws):
     assert backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")["RecoveryPoints"] == []
     backup.delete_backup_vault(BackupVaultName="pacs")
     assert backup.list_backup_vaults()["BackupVaultList"] == []
+    # As AWS: a vault that does not exist is "access denied", not "not found".
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.describe_backup_vault(BackupVaultName="pacs")
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")
 
 
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
