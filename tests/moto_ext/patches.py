@@ -10,8 +10,15 @@ routing of our own. Nothing here edits moto's files.
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import json
+from urllib.parse import unquote
 
+from moto.backup import urls as backup_urls
+from moto.backup.exceptions import AlreadyExistsException, BackupClientError, ResourceNotFoundException
+from moto.backup.exceptions import InvalidRequestException as BackupInvalidRequestException
+from moto.backup.models import BackupBackend, Plan
+from moto.backup.responses import BackupResponse
 from moto.cognitoidp.exceptions import InvalidParameterException
 from moto.cognitoidp.models import CognitoIdpBackend
 from moto.core.responses import ActionResult
@@ -30,9 +37,18 @@ from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
+from moto.moto_api._internal import mock_random
 
 _MARK = "_pacs_moto_ext_applied"
 JSON = {"Content-Type": "application/json"}
+# AWS Backup paths moto 5.2.5 has no URL rule for (the plans' rule, `/backup/plans/.+`, spans the selections);
+# written as botocore sends them (the server turns `/?` into a rule without the slash).
+BACKUP_PATHS = (
+    "{0}/backup-vaults/(?P<name>[^/]+)/access-policy$",
+    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$",
+    "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/(?P<arn>.+)$",
+    "{0}/backup-jobs$",
+)
 EFS_LEGACY_TAG_PATHS = (
     "/2015-02-01/tags/<file_system_id>/",
     "/2015-02-01/create-tags/<file_system_id>",
@@ -486,6 +502,300 @@ def _delete_user_pool_unless_protected(original):
     return delete_user_pool
 
 
+# --- AWS Backup: selections, plan updates, vault access policies, recovery points -----------------------------
+
+
+# moto 5.2.5 has backup plans and vaults but no selections, no UpdateBackupPlan, no vault access policy and no
+# recovery points (its vaults always count 0). roles/aws_backup assigns the EFS file system to its plan with a
+# selection (amazon.aws.backup_selection) and protects the vault's recovery points with an access policy; the
+# teardown must delete the recovery points, which the policy forbids until it is removed. The state is kept on
+# moto's Backup backend (attributes `pacs_selections`, `pacs_vault_policies`, `pacs_recovery_points`), so
+# `POST /moto-api/reset` clears it.
+class BackupAccessDenied(BackupClientError):
+    code = 403
+
+    def __init__(self, msg):
+        super().__init__("AccessDeniedException", msg)
+
+
+def _backup_state(backend, name):
+    if not hasattr(backend, name):
+        setattr(backend, name, {})
+    return getattr(backend, name)
+
+
+def _backup_body(response):
+    return json.loads(response.body) if response.body else {}
+
+
+def _path_parts(response):
+    return [unquote(part) for part in response.path.split("?")[0].strip("/").split("/")]
+
+
+def _live_plan(response, plan_id):
+    plan = response.backup_backend.plans.get(plan_id)
+    if plan is None or plan.deletion_date is not None:
+        raise ResourceNotFoundException(msg=f"Backup plan {plan_id} not found")
+    return plan
+
+
+def _vault(response, name):
+    if name not in response.backup_backend.vaults:
+        raise BackupAccessDenied(_NO_VAULT)
+    return response.backup_backend.vaults[name]
+
+
+# What AWS answers for a vault that does not exist, whatever the caller's rights (DescribeBackupVault,
+# ListRecoveryPointsByBackupVault, ...); amazon.aws.backup_vault expects it and fails on moto's
+# ResourceNotFoundException.
+_NO_VAULT = "Insufficient privileges to perform this action."
+
+
+def _describe_backup_vault_as_aws(original):
+    def describe_backup_vault(self, backup_vault_name):
+        if backup_vault_name not in self.vaults:
+            raise BackupAccessDenied(_NO_VAULT)
+        return original(self, backup_vault_name)
+
+    describe_backup_vault.__doc__ = "moto's DescribeBackupVault; AccessDeniedException for a missing vault (as AWS)."
+    return describe_backup_vault
+
+
+def _as_list(value):
+    return [value] if isinstance(value, str) else list(value or [])
+
+
+def _denied_by_vault_policy(backend, vault_name, action):
+    """True when the vault's access policy has an unconditional Deny of `action` to everyone.
+
+    Only what the project writes is judged (Principal `*` or `{"AWS": "*"}`, actions with `*` wildcards, no
+    Condition); a statement moto cannot judge is left out, as if it allowed."""
+    document = _backup_state(backend, "pacs_vault_policies").get(vault_name)
+    if not document:
+        return False
+    for statement in json.loads(document).get("Statement", []):
+        principal = statement.get("Principal")
+        everyone = principal == "*" or (isinstance(principal, dict) and _as_list(principal.get("AWS")) == ["*"])
+        if statement.get("Effect") != "Deny" or not everyone or statement.get("Condition"):
+            continue
+        if any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in _as_list(statement.get("Action"))):
+            return True
+    return False
+
+
+def backup_create_backup_selection(self):
+    """CreateBackupSelection: PUT /backup/plans/{id}/selections/ (a name is unique in its plan)."""
+    plan_id = _path_parts(self)[2]
+    _live_plan(self, plan_id)
+    body = _backup_body(self)
+    selection = body.get("BackupSelection") or {}
+    if not selection.get("SelectionName") or not selection.get("IamRoleArn"):
+        raise BackupInvalidRequestException(msg="BackupSelection needs SelectionName and IamRoleArn")
+    selections = _backup_state(self.backup_backend, "pacs_selections").setdefault(plan_id, {})
+    if any(s["BackupSelection"]["SelectionName"] == selection["SelectionName"] for s in selections.values()):
+        raise AlreadyExistsException(msg=f"Backup selection {selection['SelectionName']} already exists")
+    selection_id = str(mock_random.uuid4())
+    selections[selection_id] = {
+        "BackupSelection": selection,
+        "SelectionId": selection_id,
+        "BackupPlanId": plan_id,
+        "CreationDate": datetime.datetime.now(datetime.UTC).timestamp(),
+        "CreatorRequestId": body.get("CreatorRequestId"),
+    }
+    return json.dumps({k: selections[selection_id][k] for k in ("SelectionId", "BackupPlanId", "CreationDate")})
+
+
+def _selection(response):
+    parts = _path_parts(response)
+    plan_id, selection_id = parts[2], parts[4]
+    _live_plan(response, plan_id)
+    selections = _backup_state(response.backup_backend, "pacs_selections").get(plan_id, {})
+    if selection_id not in selections:
+        raise ResourceNotFoundException(msg=f"Backup selection {selection_id} not found")
+    return plan_id, selection_id, selections
+
+
+def backup_get_backup_selection(self):
+    """GetBackupSelection: the selection as it was created."""
+    _plan_id, selection_id, selections = _selection(self)
+    found = selections[selection_id]
+    return json.dumps({k: v for k, v in found.items() if v is not None})
+
+
+def backup_list_backup_selections(self):
+    """ListBackupSelections of one plan (no paging: a plan has few selections)."""
+    plan_id = _path_parts(self)[2]
+    _live_plan(self, plan_id)
+    listed = [
+        {
+            "SelectionId": s["SelectionId"],
+            "SelectionName": s["BackupSelection"]["SelectionName"],
+            "BackupPlanId": plan_id,
+            "CreationDate": s["CreationDate"],
+            "IamRoleArn": s["BackupSelection"]["IamRoleArn"],
+        }
+        for s in _backup_state(self.backup_backend, "pacs_selections").get(plan_id, {}).values()
+    ]
+    return json.dumps({"BackupSelectionsList": listed})
+
+
+def backup_delete_backup_selection(self):
+    """DeleteBackupSelection."""
+    _plan_id, selection_id, selections = _selection(self)
+    del selections[selection_id]
+    return "{}"
+
+
+def backup_update_backup_plan(self):
+    """UpdateBackupPlan: the plan's rules and settings replaced, a new version id (defaults as on create)."""
+    plan_id = _path_parts(self)[2]
+    plan = _live_plan(self, plan_id)
+    # moto's Plan fills in the rules' defaults and ids; a throwaway plan does it for the new document.
+    fresh = Plan(backup_plan=_backup_body(self)["BackupPlan"], creator_request_id=None, backend=self.backup_backend)
+    plan.backup_plan = fresh.backup_plan
+    plan.advanced_backup_settings = fresh.advanced_backup_settings
+    plan.version_id = fresh.version_id
+    return json.dumps(plan.to_dict())
+
+
+def _create_backup_plan_of_a_free_name(original):
+    def create_backup_plan(self, backup_plan, backup_plan_tags, creator_request_id):
+        # moto keeps a deleted plan (with its DeletionDate) and refused its name for ever; AWS frees it.
+        live = [p for p in self.plans.values() if p.deletion_date is None]
+        if backup_plan["BackupPlanName"] in [p.backup_plan["BackupPlanName"] for p in live]:
+            raise AlreadyExistsException(msg="Backup plan with the same plan document already exists")
+        deleted = {k: p for k, p in self.plans.items() if p.deletion_date is not None}
+        for key in deleted:
+            del self.plans[key]
+        try:
+            return original(self, backup_plan, backup_plan_tags, creator_request_id)
+        finally:
+            self.plans.update(deleted)
+
+    create_backup_plan.__doc__ = "moto's CreateBackupPlan; the name of a deleted plan may be used again."
+    return create_backup_plan
+
+
+def _delete_backup_plan_without_selections(original):
+    def delete_backup_plan(self, backup_plan_id):
+        if _backup_state(self, "pacs_selections").get(backup_plan_id):
+            raise BackupInvalidRequestException(
+                msg="Related backup plan selections must be deleted prior to backup plan deletion"
+            )
+        return original(self, backup_plan_id)
+
+    delete_backup_plan.__doc__ = "moto's DeleteBackupPlan, refused while the plan has selections (as AWS)."
+    return delete_backup_plan
+
+
+def backup_put_backup_vault_access_policy(self):
+    """PutBackupVaultAccessPolicy: the document kept as sent."""
+    name = _path_parts(self)[1]
+    _vault(self, name)
+    policy = _backup_body(self).get("Policy")
+    try:
+        json.loads(policy or "")
+    except ValueError as err:
+        raise BackupInvalidRequestException(msg=f"Policy is not a JSON document: {err}") from err
+    _backup_state(self.backup_backend, "pacs_vault_policies")[name] = policy
+    return "{}"
+
+
+def backup_get_backup_vault_access_policy(self):
+    """GetBackupVaultAccessPolicy: ResourceNotFoundException when the vault has none (as AWS)."""
+    name = _path_parts(self)[1]
+    vault = _vault(self, name)
+    policy = _backup_state(self.backup_backend, "pacs_vault_policies").get(name)
+    if policy is None:
+        raise ResourceNotFoundException(msg=f"Backup vault {name} has no access policy")
+    return json.dumps({"BackupVaultName": name, "BackupVaultArn": vault.backup_vault_arn, "Policy": policy})
+
+
+def backup_delete_backup_vault_access_policy(self):
+    """DeleteBackupVaultAccessPolicy (no error when there is none, as AWS)."""
+    name = _path_parts(self)[1]
+    _vault(self, name)
+    _backup_state(self.backup_backend, "pacs_vault_policies").pop(name, None)
+    return "{}"
+
+
+def _recovery_points(backend, vault_name):
+    return _backup_state(backend, "pacs_recovery_points").setdefault(vault_name, {})
+
+
+def backup_start_backup_job(self):
+    """StartBackupJob: the recovery point is made at once, COMPLETED (moto copies no data)."""
+    body = _backup_body(self)
+    vault = _vault(self, body.get("BackupVaultName"))
+    resource_arn = body.get("ResourceArn") or ""
+    if not resource_arn or not body.get("IamRoleArn"):
+        raise BackupInvalidRequestException(msg="ResourceArn and IamRoleArn are required")
+    job_id = str(mock_random.uuid4())
+    arn = f"arn:aws:backup:{self.region}:{self.current_account}:recovery-point:{mock_random.uuid4()}"
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    resource_type = {"elasticfilesystem": "EFS", "ec2": "EC2", "s3": "S3"}.get(resource_arn.split(":")[2], "")
+    _recovery_points(self.backup_backend, vault.backup_vault_name)[arn] = {
+        "RecoveryPointArn": arn,
+        "BackupVaultName": vault.backup_vault_name,
+        "BackupVaultArn": vault.backup_vault_arn,
+        "ResourceArn": resource_arn,
+        "ResourceType": resource_type,
+        "IamRoleArn": body["IamRoleArn"],
+        "Status": "COMPLETED",
+        "CreationDate": now,
+        "CompletionDate": now,
+        "Lifecycle": body.get("Lifecycle") or {},
+        "EncryptionKeyArn": vault.encryption_key_arn,
+        "IsEncrypted": bool(vault.encryption_key_arn),
+        "BackupSizeInBytes": 0,
+    }
+    vault.num_of_recovery_points = len(_recovery_points(self.backup_backend, vault.backup_vault_name))
+    return json.dumps({"BackupJobId": job_id, "RecoveryPointArn": arn, "CreationDate": now})
+
+
+def backup_list_recovery_points_by_backup_vault(self):
+    """ListRecoveryPointsByBackupVault (no paging, no filters)."""
+    name = _path_parts(self)[1]
+    _vault(self, name)
+    return json.dumps({"RecoveryPoints": list(_recovery_points(self.backup_backend, name).values())})
+
+
+def backup_delete_recovery_point(self):
+    """DeleteRecoveryPoint, refused (AccessDeniedException) while the vault's access policy denies it."""
+    parts = _path_parts(self)
+    name, arn = parts[1], "/".join(parts[3:])
+    vault = _vault(self, name)
+    if _denied_by_vault_policy(self.backup_backend, name, "backup:DeleteRecoveryPoint"):
+        raise BackupAccessDenied(f"The access policy of backup vault {name} denies backup:DeleteRecoveryPoint")
+    points = _recovery_points(self.backup_backend, name)
+    if arn not in points:
+        raise ResourceNotFoundException(msg=f"Recovery point {arn} not found")
+    del points[arn]
+    vault.num_of_recovery_points = len(points)
+    return "{}"
+
+
+def _delete_backup_vault_as_aws(original):
+    def delete_backup_vault(self, backup_vault_name):
+        if backup_vault_name in self.vaults:
+            if _denied_by_vault_policy(self, backup_vault_name, "backup:DeleteBackupVault"):
+                raise BackupAccessDenied(
+                    f"The access policy of backup vault {backup_vault_name} denies backup:DeleteBackupVault"
+                )
+            if _recovery_points(self, backup_vault_name):
+                raise BackupInvalidRequestException(
+                    msg="Backup vault cannot be deleted because it contains recovery points"
+                )
+        _backup_state(self, "pacs_vault_policies").pop(backup_vault_name, None)
+        _backup_state(self, "pacs_recovery_points").pop(backup_vault_name, None)
+        return original(self, backup_vault_name)
+
+    delete_backup_vault.__doc__ = (
+        "moto's DeleteBackupVault, refused while the vault holds recovery points or its access policy denies it."
+    )
+    return delete_backup_vault
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -534,4 +844,20 @@ def apply():
         setattr(SecurityGroups, name, _answer_return_true(getattr(SecurityGroups, name)))
     ELBv2Backend.delete_load_balancer = _delete_load_balancer_unless_protected(ELBv2Backend.delete_load_balancer)
     CognitoIdpBackend.delete_user_pool = _delete_user_pool_unless_protected(CognitoIdpBackend.delete_user_pool)
+    backup_urls.url_paths.update(dict.fromkeys(BACKUP_PATHS, BackupResponse.dispatch))
+    BackupResponse.create_backup_selection = backup_create_backup_selection
+    BackupResponse.get_backup_selection = backup_get_backup_selection
+    BackupResponse.list_backup_selections = backup_list_backup_selections
+    BackupResponse.delete_backup_selection = backup_delete_backup_selection
+    BackupResponse.update_backup_plan = backup_update_backup_plan
+    BackupResponse.put_backup_vault_access_policy = backup_put_backup_vault_access_policy
+    BackupResponse.get_backup_vault_access_policy = backup_get_backup_vault_access_policy
+    BackupResponse.delete_backup_vault_access_policy = backup_delete_backup_vault_access_policy
+    BackupResponse.start_backup_job = backup_start_backup_job
+    BackupResponse.list_recovery_points_by_backup_vault = backup_list_recovery_points_by_backup_vault
+    BackupResponse.delete_recovery_point = backup_delete_recovery_point
+    BackupBackend.create_backup_plan = _create_backup_plan_of_a_free_name(BackupBackend.create_backup_plan)
+    BackupBackend.delete_backup_plan = _delete_backup_plan_without_selections(BackupBackend.delete_backup_plan)
+    BackupBackend.delete_backup_vault = _delete_backup_vault_as_aws(BackupBackend.delete_backup_vault)
+    BackupBackend.describe_backup_vault = _describe_backup_vault_as_aws(BackupBackend.describe_backup_vault)
     setattr(DataSyncResponse, _MARK, True)

@@ -151,6 +151,31 @@ CASES = {
         "aws_storage_ssm_bucket",
         ["must all differ", "own bucket"],
     ),
+    "backup retention of 0 days": (
+        {"pacs_aws_backup_retention_days": 0},
+        "aws_backup_retention_days",
+        ["1 to 36500 days"],
+    ),
+    "backup retention over 100 years": (
+        {"pacs_aws_backup_retention_days": 36501},
+        "aws_backup_retention_days",
+        ["1 to 36500 days"],
+    ),
+    "backup schedule not daily": (
+        {"pacs_aws_backup_schedule": "cron(0 3 ? * MON *)"},
+        "aws_backup_schedule",
+        ["daily AWS Backup cron expression"],
+    ),
+    "backup schedule not a cron": (
+        {"pacs_aws_backup_schedule": "rate(1 day)"},
+        "aws_backup_schedule",
+        ["daily AWS Backup cron expression"],
+    ),
+    "backup retention shorter than cold storage plus 90 days": (
+        {"aws_backup_cold_storage_after_days": 30, "pacs_aws_backup_retention_days": 100},
+        "aws_backup_retention_days",
+        ["aws_backup_cold_storage_after_days + 90"],
+    ),
     "certificate validity shorter than the renewal window": (
         {"pki_leaf_validity_days": 20},
         "pki_renew_before_days",

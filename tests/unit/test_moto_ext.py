@@ -331,6 +331,91 @@ def test_a_new_service_keeps_its_health_check_grace_period(aws):
     assert "healthCheckGracePeriodSeconds" not in plain
 
 
+EFS_ARN = "arn:aws:elasticfilesystem:us-east-1:123456789012:file-system/fs-0a"
+BACKUP_ROLE = "arn:aws:iam::123456789012:role/pacs-backup"
+
+
+def test_backup_selections_and_plan_updates(aws):
+    backup = aws("backup")
+    backup.create_backup_vault(BackupVaultName="pacs", EncryptionKeyArn="arn:aws:kms:us-east-1:123456789012:key/k")
+    rule = {"RuleName": "daily", "TargetBackupVaultName": "pacs", "ScheduleExpression": "cron(0 3 * * ? *)"}
+    plan_id = backup.create_backup_plan(BackupPlan={"BackupPlanName": "pacs", "Rules": [rule]})["BackupPlanId"]
+    selection = {"SelectionName": "efs", "IamRoleArn": BACKUP_ROLE, "Resources": [EFS_ARN]}
+    selection_id = backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=selection)["SelectionId"]
+    with pytest.raises(backup.exceptions.AlreadyExistsException):
+        backup.create_backup_selection(BackupPlanId=plan_id, BackupSelection=selection)
+    listed = backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"]
+    assert [(s["SelectionId"], s["SelectionName"], s["IamRoleArn"]) for s in listed] == [
+        (selection_id, "efs", BACKUP_ROLE)
+    ]
+    assert backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)["BackupSelection"] == selection
+
+    # The plan's rules replaced, with the defaults a new rule gets.
+    version = backup.get_backup_plan(BackupPlanId=plan_id)["VersionId"]
+    longer = dict(rule, Lifecycle={"DeleteAfterDays": 35})
+    backup.update_backup_plan(BackupPlanId=plan_id, BackupPlan={"BackupPlanName": "pacs", "Rules": [longer]})
+    plan = backup.get_backup_plan(BackupPlanId=plan_id)
+    assert plan["VersionId"] != version
+    assert plan["BackupPlan"]["Rules"][0]["Lifecycle"] == {"DeleteAfterDays": 35}
+    assert plan["BackupPlan"]["Rules"][0]["StartWindowMinutes"] == 480
+
+    # As AWS: the plan goes only without its selections; its name is free again once it is gone.
+    with pytest.raises(backup.exceptions.InvalidRequestException, match="selections"):
+        backup.delete_backup_plan(BackupPlanId=plan_id)
+    backup.delete_backup_selection(BackupPlanId=plan_id, SelectionId=selection_id)
+    assert backup.list_backup_selections(BackupPlanId=plan_id)["BackupSelectionsList"] == []
+    backup.delete_backup_plan(BackupPlanId=plan_id)
+    assert backup.list_backup_plans()["BackupPlansList"] == []
+    again = backup.create_backup_plan(BackupPlan={"BackupPlanName": "pacs", "Rules": [rule]})["BackupPlanId"]
+    assert [p["BackupPlanId"] for p in backup.list_backup_plans()["BackupPlansList"]] == [again]
+
+
+def test_backup_vault_access_policy_guards_the_recovery_points(aws):
+    backup = aws("backup")
+    backup.create_backup_vault(BackupVaultName="pacs", EncryptionKeyArn="arn:aws:kms:us-east-1:123456789012:key/k")
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.get_backup_vault_access_policy(BackupVaultName="pacs")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "Action": ["backup:DeleteRecoveryPoint", "backup:DeleteBackupVault"],
+                "Resource": "*",
+            }
+        ],
+    }
+    backup.put_backup_vault_access_policy(BackupVaultName="pacs", Policy=json.dumps(policy))
+    stored = backup.get_backup_vault_access_policy(BackupVaultName="pacs")
+    assert json.loads(stored["Policy"]) == policy
+    assert stored["BackupVaultArn"].endswith(":backup-vault:pacs")
+
+    job = backup.start_backup_job(BackupVaultName="pacs", ResourceArn=EFS_ARN, IamRoleArn=BACKUP_ROLE)
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")["RecoveryPoints"]
+    assert [(p["RecoveryPointArn"], p["ResourceArn"], p["ResourceType"], p["Status"]) for p in points] == [
+        (job["RecoveryPointArn"], EFS_ARN, "EFS", "COMPLETED")
+    ]
+
+    # The policy denies; without it, the vault still goes only once it is empty.
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.delete_recovery_point(BackupVaultName="pacs", RecoveryPointArn=job["RecoveryPointArn"])
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.delete_backup_vault(BackupVaultName="pacs")
+    backup.delete_backup_vault_access_policy(BackupVaultName="pacs")
+    with pytest.raises(backup.exceptions.InvalidRequestException, match="recovery points"):
+        backup.delete_backup_vault(BackupVaultName="pacs")
+    backup.delete_recovery_point(BackupVaultName="pacs", RecoveryPointArn=job["RecoveryPointArn"])
+    assert backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")["RecoveryPoints"] == []
+    backup.delete_backup_vault(BackupVaultName="pacs")
+    assert backup.list_backup_vaults()["BackupVaultList"] == []
+    # As AWS: a vault that does not exist is "access denied", not "not found".
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.describe_backup_vault(BackupVaultName="pacs")
+    with pytest.raises(backup.exceptions.ClientError, match="AccessDenied"):
+        backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)

@@ -528,6 +528,89 @@ def ingest_state(deployment):
     return out
 
 
+def _policy_document(document):
+    """IAM answers a policy document URL-encoded (moto) or parsed (boto3 on AWS): always the parsed dict."""
+    return json.loads(urllib.parse.unquote(document)) if isinstance(document, str) else document
+
+
+def _statements(document):
+    """A policy's statements in one shape: effect, principal, actions (a list), whether it has a condition."""
+    return [
+        {
+            "effect": st.get("Effect"),
+            "principal": st.get("Principal"),
+            "actions": [st["Action"]] if isinstance(st.get("Action"), str) else st.get("Action", []),
+            "condition": st.get("Condition") or {},
+        }
+        for st in (document or {}).get("Statement", [])
+    ]
+
+
+def _backup_vault(backup, name):
+    """A vault's key, access policy statements and recovery points; None when it does not exist."""
+    vault = safe(backup.describe_backup_vault, None, BackupVaultName=name)
+    if not vault:
+        return None
+    policy = safe(backup.get_backup_vault_access_policy, None, BackupVaultName=name)
+    points = backup.list_recovery_points_by_backup_vault(BackupVaultName=name).get("RecoveryPoints", [])
+    return {
+        "kms_key": vault.get("EncryptionKeyArn", ""),
+        "access_policy": _statements(json.loads(policy["Policy"])) if policy else [],
+        "recovery_points": sorted(p["ResourceArn"] for p in points),
+    }
+
+
+def _backup_plans(backup, deployment):
+    """The deployment's plan (by its exact name: `pacs-` must not find `pacs-a-daily`)."""
+    plans = backup.list_backup_plans().get("BackupPlansList", [])
+    return [p for p in plans if p["BackupPlanName"] == f"{deployment}-daily"]
+
+
+def backup_state(deployment):
+    """The EFS file system's backup: the vault, the daily plan's rules and selections, the role AWS Backup
+    assumes (its trust and managed policies)."""
+    backup, iam = client("backup"), client("iam")
+    out = {"vault": _backup_vault(backup, f"{deployment}-pacs"), "plans": {}}
+    for listed in _backup_plans(backup, deployment):
+        plan_id = listed["BackupPlanId"]
+        plan = backup.get_backup_plan(BackupPlanId=plan_id)["BackupPlan"]
+        selections = {}
+        for selection in backup.list_backup_selections(BackupPlanId=plan_id).get("BackupSelectionsList", []):
+            found = backup.get_backup_selection(BackupPlanId=plan_id, SelectionId=selection["SelectionId"])
+            selections[selection["SelectionName"]] = {
+                "role": found["BackupSelection"]["IamRoleArn"],
+                "resources": found["BackupSelection"].get("Resources", []),
+            }
+        out["plans"][listed["BackupPlanName"]] = {
+            "rules": [
+                {
+                    "name": rule["RuleName"],
+                    "vault": rule["TargetBackupVaultName"],
+                    "schedule": rule.get("ScheduleExpression", ""),
+                    "timezone": rule.get("ScheduleExpressionTimezone", ""),
+                    "delete_after_days": (rule.get("Lifecycle") or {}).get("DeleteAfterDays"),
+                    "cold_storage_after_days": (rule.get("Lifecycle") or {}).get("MoveToColdStorageAfterDays"),
+                }
+                for rule in plan.get("Rules", [])
+            ],
+            "selections": selections,
+        }
+    role = (safe(iam.get_role, {}, RoleName=f"{deployment}-backup") or {}).get("Role")
+    out["role"] = (
+        {
+            "arn": role["Arn"],
+            "trust": _statements(_policy_document(role["AssumeRolePolicyDocument"])),
+            "managed": sorted(
+                p["PolicyArn"]
+                for p in iam.list_attached_role_policies(RoleName=role["RoleName"]).get("AttachedPolicies", [])
+            ),
+        }
+        if role
+        else {}
+    )
+    return out
+
+
 def _container_facts(container):
     return {
         "image": container["image"],
@@ -648,6 +731,25 @@ def leftovers(deployment, tag_key):
     admin = admin_name_state(deployment)
     left["public_records"] = admin["records"]
     left["certificates"] = [c["arn"] for c in admin["certificates"]]
+    backup = client("backup")
+    vault = _backup_vault(backup, f"{deployment}-pacs")
+    left["backup_vaults"] = (
+        {
+            f"{deployment}-pacs": {
+                "recovery_points": len(vault["recovery_points"]),
+                "access_policy": bool(vault["access_policy"]),
+            }
+        }
+        if vault
+        else {}
+    )
+    plans = _backup_plans(backup, deployment)
+    left["backup_plans"] = [p["BackupPlanName"] for p in plans]
+    left["backup_selections"] = [
+        s["SelectionName"]
+        for p in plans
+        for s in backup.list_backup_selections(BackupPlanId=p["BackupPlanId"]).get("BackupSelectionsList", [])
+    ]
     return left
 
 
@@ -682,6 +784,7 @@ def main():
         # Who runs the scenario: the operator role pki names on the CA's key (moto answers its placeholder
         # identity, arn:aws:sts::<account>:user/moto, for the dummy credentials).
         "caller": client("sts").get_caller_identity()["Arn"],
+        "backup": backup_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 
