@@ -113,14 +113,10 @@ validation_records:
       type: str
 """
 
-import contextlib
 import hashlib
 import time
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -282,15 +278,9 @@ def main():
     }
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     client = pacs_aws.aws_client(module, "acm")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"ACM certificate for {module.params['domain_name']}")
+    pacs_aws.run_state(
+        module, client, ensure_present, ensure_absent, f"ACM certificate for {module.params['domain_name']}"
+    )
 
 
 if __name__ == "__main__":

@@ -74,13 +74,9 @@ differences:
   elements: str
 """
 
-import contextlib
 import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -147,15 +143,9 @@ def main():
         supports_check_mode=True,
     )
     client = pacs_aws.aws_client(module, "logs")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"CloudWatch Logs resource policy {module.params['name']}")
+    pacs_aws.run_state(
+        module, client, ensure_present, ensure_absent, f"CloudWatch Logs resource policy {module.params['name']}"
+    )
 
 
 if __name__ == "__main__":

@@ -71,14 +71,10 @@ differences:
   elements: str
 """
 
-import contextlib
 import json
 
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -134,15 +130,9 @@ def main():
         supports_check_mode=True,
     )
     client = pacs_aws.aws_client(module, "efs")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"policy of EFS file system {module.params['file_system_id']}")
+    pacs_aws.run_state(
+        module, client, ensure_present, ensure_absent, f"policy of EFS file system {module.params['file_system_id']}"
+    )
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ where a paginator is missing, and poll (exponential backoff, from pacs_poll).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import uuid
@@ -18,6 +19,9 @@ from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     boto3_tag_list_to_ansible_dict,
     compare_aws_tags,
 )
+
+with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
+    import botocore
 
 try:
     from ansible.module_utils.pacs_poll import poll  # noqa: F401 - the AWS modules call pacs_aws.poll
@@ -182,3 +186,14 @@ def policy_document(value):
     if not isinstance(parsed, dict):
         raise ValueError("policy must be a JSON object (a policy document)")
     return parsed
+
+
+def run_state(module, client, ensure_present, ensure_absent, what):
+    """Call ensure_present or ensure_absent by O(state); a ValueError or an AWS error fails the module, the
+    latter with `what` (the resource) in its message."""
+    try:
+        (ensure_present if module.params["state"] == "present" else ensure_absent)(module, client)
+    except ValueError as err:
+        module.fail_json(msg=str(err))
+    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
+        module.fail_json_aws(err, msg=what)
