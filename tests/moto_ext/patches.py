@@ -23,6 +23,8 @@ from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
 from moto.elbv2.models import FakeLoadBalancer
+from moto.events.models import EventPattern
+from moto.events.responses import EventsHandler
 
 _MARK = "_pacs_moto_ext_applied"
 JSON = {"Content-Type": "application/json"}
@@ -297,6 +299,15 @@ def _create_service_keeping_grace_period(original):
     return create_service
 
 
+# moto 5.2.5's TestEventPattern answers nothing (its backend raises NotImplementedError), though moto matches
+# patterns itself when it delivers events. The same matcher answers it here, so that the molecule scenario
+# can ask whether the stored DataSync rule matches a failed execution of the deployment's task.
+def events_test_event_pattern(self):
+    pattern = EventPattern.load(self._get_param("EventPattern"))
+    event = json.loads(self._get_param("Event"))
+    return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -331,4 +342,5 @@ def apply():
     EC2ContainerServiceResponse.create_service = _create_service_keeping_grace_period(
         EC2ContainerServiceResponse.create_service
     )
+    EventsHandler.test_event_pattern = events_test_event_pattern
     setattr(DataSyncResponse, _MARK, True)
