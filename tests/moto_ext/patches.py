@@ -37,6 +37,8 @@ from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
+from moto.events.models import EventPattern
+from moto.events.responses import EventsHandler
 from moto.moto_api._internal import mock_random
 
 _MARK = "_pacs_moto_ext_applied"
@@ -796,6 +798,15 @@ def _delete_backup_vault_as_aws(original):
     return delete_backup_vault
 
 
+# moto 5.2.5's TestEventPattern answers nothing (its backend raises NotImplementedError), though moto matches
+# patterns itself when it delivers events. The same matcher answers it here, so that the molecule scenario
+# can ask whether the stored DataSync rule matches a failed execution of the deployment's task.
+def events_test_event_pattern(self):
+    pattern = EventPattern.load(self._get_param("EventPattern"))
+    event = json.loads(self._get_param("Event"))
+    return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -860,4 +871,5 @@ def apply():
     BackupBackend.delete_backup_plan = _delete_backup_plan_without_selections(BackupBackend.delete_backup_plan)
     BackupBackend.delete_backup_vault = _delete_backup_vault_as_aws(BackupBackend.delete_backup_vault)
     BackupBackend.describe_backup_vault = _describe_backup_vault_as_aws(BackupBackend.describe_backup_vault)
+    EventsHandler.test_event_pattern = events_test_event_pattern
     setattr(DataSyncResponse, _MARK, True)

@@ -181,6 +181,23 @@ CASES = {
         "pki_renew_before_days",
         ["must be shorter than pki_leaf_validity_days"],
     ),
+    "alarm period not a CloudWatch period": (
+        {"pacs_aws_alarm_period": 45},
+        "aws_alarms_period",
+        ["10, 30 or a multiple of 60"],
+    ),
+    "alarm evaluations longer than a day": (
+        {"pacs_aws_alarm_period": 3600, "pacs_aws_alarm_evaluation_periods": 25},
+        "aws_alarms_evaluation_periods",
+        ["at most 86400 seconds"],
+    ),
+    "no alarm evaluation": ({"pacs_aws_alarm_evaluation_periods": 0}, "aws_alarms_evaluation_periods", ["at least 1"]),
+    "5xx alarm threshold 0": ({"pacs_aws_alarm_5xx_threshold": 0}, "aws_alarms_5xx_threshold", ["1 or more"]),
+    "alarm e-mail not an address": (
+        {"pacs_aws_alarm_emails": ["ops@example.com", "ops at example.com"]},
+        "aws_alarms_email_endpoints",
+        ["not e-mail addresses", "ops at example.com"],
+    ),
     "leaf outliving its CA": (
         {"pki_leaf_validity_days": 4000, "pki_ca_validity_days": 3650},
         "pki_leaf_validity_days",

@@ -20,12 +20,14 @@ AWS_MODULES = [
     "datasync_task",
     "datasync_task_execution",
     "ec2_vpc_endpoint_service",
+    "ecs_cluster_insights",
     "ec2_vpc_flow_log",
     "efs_access_point",
     "pacs_index",
     "s3_bucket_empty",
     "s3_bulk_upload",
     "s3_object_lock",
+    "sns_topic_encryption",
 ]
 PRESENT = [name for name in AWS_MODULES if (LIBRARY / f"{name}.py").exists()]
 # Options every AnsibleAWSModule has, documented by the amazon.aws fragments.

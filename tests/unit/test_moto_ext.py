@@ -436,3 +436,35 @@ def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     tags = aws("efs").describe_file_systems()["FileSystems"][0]["Tags"]
     # The module purges tags it was not given; it keeps its Name in the file system's Name field.
     assert {t["Key"]: t["Value"] for t in tags} == {"Project": "pacs", "Run": "second"}
+
+
+def test_eventbridge_tests_an_event_pattern(aws):
+    events = aws("events")
+    task = "arn:aws:datasync:us-east-1:123456789012:task/task-0123456789abcdef0"
+    pattern = json.dumps(
+        {
+            "source": ["aws.datasync"],
+            "detail-type": ["DataSync Task Execution State Change"],
+            "resources": [{"prefix": f"{task}/execution/"}],
+            "detail": {"State": ["ERROR"]},
+        }
+    )
+
+    def event(state, resource=f"{task}/execution/exec-0123456789abcdef0"):
+        return json.dumps(
+            {
+                "id": "1",
+                "source": "aws.datasync",
+                "detail-type": "DataSync Task Execution State Change",
+                "account": "123456789012",
+                "region": "us-east-1",
+                "time": "2026-01-01T00:00:00Z",
+                "resources": [resource],
+                "detail": {"State": state},
+            }
+        )
+
+    assert events.test_event_pattern(EventPattern=pattern, Event=event("ERROR"))["Result"] is True
+    assert events.test_event_pattern(EventPattern=pattern, Event=event("SUCCESS"))["Result"] is False
+    other = event("ERROR", resource=task.replace("0123456789abcdef0", "fedcba9876543210f") + "/execution/exec-1")
+    assert events.test_event_pattern(EventPattern=pattern, Event=other)["Result"] is False

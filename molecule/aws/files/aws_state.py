@@ -614,6 +614,7 @@ def backup_state(deployment):
 def _container_facts(container):
     return {
         "image": container["image"],
+        "health_check": (container.get("healthCheck") or {}).get("command") or [],
         "user": container.get("user", ""),
         "essential": container.get("essential", True),
         "readonly_root": container.get("readonlyRootFilesystem", False),
@@ -655,6 +656,116 @@ def _settings_bundle(task_def):
         "files": names,
         "nginx_tls": sorted(line.strip() for line in conf.splitlines() if line.strip().startswith("ssl_certificate")),
     }
+
+
+def _topic_arn(sns, name):
+    topics = [t["TopicArn"] for t in sns.list_topics().get("Topics", [])]
+    return next((arn for arn in topics if arn.rsplit(":", 1)[-1] == name), "")
+
+
+def _datasync_event(task_arn, state):
+    """An EventBridge event of DataSync as AWS sends it when an execution of the task changes state."""
+    return json.dumps(
+        {
+            "version": "0",
+            "id": "00000000-0000-0000-0000-000000000000",
+            "detail-type": "DataSync Task Execution State Change",
+            "source": "aws.datasync",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": os.environ["AWS_DEFAULT_REGION"],
+            "resources": [f"{task_arn}/execution/exec-0123456789abcdef0"],
+            "detail": {"State": state},
+        }
+    )
+
+
+def alarms_state(deployment):
+    """Role aws_alarms: the topic, the alarms, the DataSync rule (and which events it matches), what feeds them
+    (Container Insights, the target groups' health checks) and who may use the key to publish."""
+    sns, cw, events, kms = client("sns"), client("cloudwatch"), client("events"), client("kms")
+    out = {"topic": {}, "alarms": {}, "rule": {}}
+    arn = _topic_arn(sns, f"{deployment}-alarms")
+    if arn:
+        attributes = sns.get_topic_attributes(TopicArn=arn)["Attributes"]
+        statements = json.loads(attributes.get("Policy") or "{}").get("Statement", [])
+        out["topic"] = {
+            "arn": arn,
+            "kms_key": attributes.get("KmsMasterKeyId", ""),
+            "publishers": {
+                str(st["Principal"].get("Service", st["Principal"].get("AWS"))): st.get("Condition", {})
+                for st in statements
+                if st.get("Effect") == "Allow"
+                and "SNS:Publish" in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])
+            },
+            "subscriptions": sorted(
+                [s["Protocol"], s["Endpoint"]]
+                for s in sns.list_subscriptions_by_topic(TopicArn=arn).get("Subscriptions", [])
+            ),
+            "tags": tags_dict(sns.list_tags_for_resource(ResourceArn=arn).get("Tags")),
+        }
+    for alarm in cw.describe_alarms(AlarmNamePrefix=f"{deployment}-alarm-").get("MetricAlarms", []):
+        out["alarms"][alarm["AlarmName"]] = {
+            "namespace": alarm.get("Namespace", ""),
+            "metric": alarm.get("MetricName", ""),
+            "dimensions": {d["Name"]: d["Value"] for d in alarm.get("Dimensions", [])},
+            "statistic": alarm.get("Statistic", ""),
+            "comparison": alarm.get("ComparisonOperator", ""),
+            "threshold": alarm.get("Threshold"),
+            "period": alarm.get("Period"),
+            "evaluation_periods": alarm.get("EvaluationPeriods"),
+            "treat_missing_data": alarm.get("TreatMissingData", ""),
+            "alarm_actions": alarm.get("AlarmActions", []),
+            "ok_actions": alarm.get("OKActions", []),
+        }
+    rule = safe(events.describe_rule, {}, Name=f"{deployment}-datasync-failed") or {}
+    if rule.get("Name"):
+        tasks = [
+            t for t in client("datasync").list_tasks().get("Tasks", []) if t.get("Name") == f"{deployment}-s3-to-efs"
+        ]
+        task_arn = tasks[0]["TaskArn"] if tasks else ""
+        other_task = task_arn.rsplit("/", 1)[0] + "/task-0ffffffffffffffff"
+
+        def matches(task, state):
+            event = _datasync_event(task, state)
+            return events.test_event_pattern(EventPattern=rule["EventPattern"], Event=event)["Result"]
+
+        out["rule"] = {
+            "state": rule.get("State", ""),
+            "targets": [t["Arn"] for t in events.list_targets_by_rule(Rule=rule["Name"]).get("Targets", [])],
+            "matches": {
+                "task_error": matches(task_arn, "ERROR") if task_arn else False,
+                "task_success": matches(task_arn, "SUCCESS") if task_arn else False,
+                "other_task_error": matches(other_task, "ERROR") if task_arn else False,
+            },
+        }
+    clusters = client("ecs").describe_clusters(clusters=[deployment], include=["SETTINGS"]).get("clusters", [])
+    settings = {s["name"]: s["value"] for c in clusters if c["status"] == "ACTIVE" for s in c.get("settings") or []}
+    out["container_insights"] = settings.get("containerInsights", "")
+    elb = client("elbv2")
+    out["target_groups"] = {
+        tg["TargetGroupName"]: {
+            "arn": tg["TargetGroupArn"],
+            "health_check": [tg.get("HealthCheckProtocol", ""), tg.get("HealthCheckPath", "")],
+        }
+        for tg in elb.describe_target_groups().get("TargetGroups", [])
+        if tg["TargetGroupName"].startswith(f"{deployment}-")
+    }
+    key = safe(kms.describe_key, KeyId=f"alias/{deployment}-logs")
+    policy = (
+        json.loads(kms.get_key_policy(KeyId=key["KeyMetadata"]["KeyId"], PolicyName="default")["Policy"]) if key else {}
+    )
+    out["key_users"] = sorted(
+        service
+        for st in policy.get("Statement", [])
+        if st.get("Effect") == "Allow" and "kms:GenerateDataKey*" in st.get("Action", [])
+        for service in (
+            [st["Principal"]["Service"]]
+            if isinstance(st["Principal"].get("Service"), str)
+            else st["Principal"].get("Service", [])
+        )
+    )
+    return out
 
 
 def leftovers(deployment, tag_key):
@@ -750,6 +861,13 @@ def leftovers(deployment, tag_key):
         for p in plans
         for s in backup.list_backup_selections(BackupPlanId=p["BackupPlanId"]).get("BackupSelectionsList", [])
     ]
+    # Role aws_alarms: alarms have no tags (amazon.aws.cloudwatch_metric_alarm sets none); the rule is untagged too.
+    left["alarms"] = [
+        a["AlarmName"]
+        for a in client("cloudwatch").describe_alarms(AlarmNamePrefix=f"{deployment}-alarm-")["MetricAlarms"]
+    ]
+    left["event_rules"] = [r["Name"] for r in client("events").list_rules(NamePrefix=f"{deployment}-").get("Rules", [])]
+    left["sns_topics"] = [t for t in [_topic_arn(client("sns"), f"{deployment}-alarms")] if t]
     return left
 
 
@@ -785,6 +903,7 @@ def main():
         # identity, arn:aws:sts::<account>:user/moto, for the dummy credentials).
         "caller": client("sts").get_caller_identity()["Arn"],
         "backup": backup_state(args.deployment),
+        "alarms": alarms_state(args.deployment),
     }
     print(json.dumps(state, default=str))
 
