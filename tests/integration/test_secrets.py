@@ -31,7 +31,8 @@ def secret_values() -> dict[str, str]:
     client = lab_client("secretsmanager")
     found = {}
     for entry in client.list_secrets()["SecretList"]:
-        if not entry["Name"].startswith(f"{DEPLOYMENT}/"):
+        # The deployment's secrets, and the CA's private key, which has a prefix of its own (role pki).
+        if not entry["Name"].startswith((f"{DEPLOYMENT}/", f"{DEPLOYMENT}-ca/")):
             continue
         text = client.get_secret_value(SecretId=entry["Name"])["SecretString"]
         if not text.lstrip().startswith("{"):

@@ -176,6 +176,19 @@ def test_secrets_are_encrypted_with_the_deployment_key(site_runs, aws):
         assert tags.get("pacs:deployment") == DEPLOYMENT, name
 
 
+def test_the_cas_private_key_is_apart_under_its_own_key(site_runs, aws):
+    # Issue 21 item 1: <d>/pki/ca holds the certificate only; the key is <d>-ca/private-key, under alias/<d>-ca.
+    assert list(json.loads(_secret(aws, "ca")["SecretString"])) == ["certificate"]
+    ca_key_arn = aws["kms"].describe_key(KeyId=f"alias/{DEPLOYMENT}-ca")["KeyMetadata"]["Arn"]
+    assert ca_key_arn != aws["kms"].describe_key(KeyId=f"alias/{DEPLOYMENT}")["KeyMetadata"]["Arn"]
+    described = aws["secretsmanager"].describe_secret(SecretId=f"{DEPLOYMENT}-ca/private-key")
+    assert described.get("KmsKeyId") in (ca_key_arn, ca_key_arn.split("/")[-1])
+    value = json.loads(aws["secretsmanager"].get_secret_value(SecretId=f"{DEPLOYMENT}-ca/private-key")["SecretString"])
+    key = serialization.load_pem_private_key(value["private_key"].encode(), password=None)
+    ca = x509.load_pem_x509_certificate(json.loads(_secret(aws, "ca")["SecretString"])["certificate"].encode())
+    assert ca.public_key().public_numbers() == key.public_key().public_numbers()
+
+
 def test_leaf_certificates_chain_to_the_ca_and_match_their_keys(site_runs, aws):
     ca = x509.load_pem_x509_certificate(json.loads(_secret(aws, "ca")["SecretString"])["certificate"].encode())
     for name, usages in LEAVES.items():
