@@ -37,6 +37,7 @@ from moto.efs.exceptions import FileSystemNotFound
 from moto.efs.responses import EFSResponse
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
+from moto.elbv2.responses import ELBV2Response
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
 from moto.moto_api._internal import mock_random
@@ -469,6 +470,51 @@ def _answer_return_true(original):
     return update_descriptions
 
 
+# --- ELBv2: a Network Load Balancer's security groups as AWS keeps them -------------------------------------
+
+
+# AWS lets a Network Load Balancer have security groups only if it was made with some: SetSecurityGroups on
+# one made without answers ValidationError, and one made with some cannot drop them all. It also keeps
+# EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic (default `on`), set by SetSecurityGroups and read back
+# by DescribeLoadBalancers. moto 5.2.5 lets any balancer take or drop groups and ignores the setting, so the
+# rehearsal could neither show that aws_edge makes its NLB with a group nor read the setting back.
+class ElbValidationError(ELBClientError):
+    code = "ValidationError"
+
+
+def _network_lb_init_with_privatelink_setting(original):
+    def __init__(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        if self.type == "network" and self.security_groups:
+            self.enforce_security_group_inbound_rules_on_private_link_traffic = "on"
+
+    __init__.__doc__ = "moto's FakeLoadBalancer; an NLB made with security groups reports the PrivateLink setting."
+    return __init__
+
+
+def elbv2_set_security_groups(self):
+    arn = self._get_param("LoadBalancerArn")
+    groups = self._get_param("SecurityGroups", [])
+    enforce = self._get_param("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic")
+    balancer = self.elbv2_backend.load_balancers.get(arn)
+    if balancer is not None and balancer.type == "network":
+        if not balancer.security_groups:
+            raise ElbValidationError(
+                "You cannot set security groups on a Network Load Balancer which was created without any"
+            )
+        if not groups:
+            raise ElbValidationError("You cannot remove every security group of a Network Load Balancer")
+    self.elbv2_backend.set_security_groups(arn, groups)
+    result = {"SecurityGroupIds": groups}
+    if balancer is not None and balancer.type == "network":
+        if enforce is not None:
+            balancer.enforce_security_group_inbound_rules_on_private_link_traffic = enforce
+        result["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] = (
+            balancer.enforce_security_group_inbound_rules_on_private_link_traffic
+        )
+    return ActionResult(result)
+
+
 # --- Deletion protection: refused deletes of a protected load balancer or user pool -------------------------
 
 
@@ -853,6 +899,8 @@ def apply():
     )
     for name in ("update_security_group_rule_descriptions_ingress", "update_security_group_rule_descriptions_egress"):
         setattr(SecurityGroups, name, _answer_return_true(getattr(SecurityGroups, name)))
+    FakeLoadBalancer.__init__ = _network_lb_init_with_privatelink_setting(FakeLoadBalancer.__init__)
+    ELBV2Response.set_security_groups = elbv2_set_security_groups
     ELBv2Backend.delete_load_balancer = _delete_load_balancer_unless_protected(ELBv2Backend.delete_load_balancer)
     CognitoIdpBackend.delete_user_pool = _delete_user_pool_unless_protected(CognitoIdpBackend.delete_user_pool)
     backup_urls.url_paths.update(dict.fromkeys(BACKUP_PATHS, BackupResponse.dispatch))

@@ -468,3 +468,36 @@ def test_eventbridge_tests_an_event_pattern(aws):
     assert events.test_event_pattern(EventPattern=pattern, Event=event("SUCCESS"))["Result"] is False
     other = event("ERROR", resource=task.replace("0123456789abcdef0", "fedcba9876543210f") + "/execution/exec-1")
     assert events.test_event_pattern(EventPattern=pattern, Event=other)["Result"] is False
+
+
+def test_network_load_balancer_security_groups_follow_aws_rules(aws):
+    ec2, elbv2 = aws("ec2"), aws("elbv2")
+    vpc = ec2.create_vpc(CidrBlock="10.7.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.7.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="nlb", Description="nlb", VpcId=vpc)["GroupId"]
+    with_group = elbv2.create_load_balancer(Name="with", Subnets=[subnet], Type="network", SecurityGroups=[group])
+    arn = with_group["LoadBalancers"][0]["LoadBalancerArn"]
+    assert (
+        elbv2.describe_load_balancers(Names=["with"])["LoadBalancers"][0][
+            "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"
+        ]
+        == "on"
+    )
+    answer = elbv2.set_security_groups(
+        LoadBalancerArn=arn, SecurityGroups=[group], EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic="off"
+    )
+    assert answer["SecurityGroupIds"] == [group]
+    assert answer["EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"] == "off"
+    assert (
+        elbv2.describe_load_balancers(Names=["with"])["LoadBalancers"][0][
+            "EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"
+        ]
+        == "off"
+    )
+    with pytest.raises(elbv2.exceptions.ClientError, match="ValidationError"):
+        elbv2.set_security_groups(LoadBalancerArn=arn, SecurityGroups=[])
+    without = elbv2.create_load_balancer(Name="without", Subnets=[subnet], Type="network")
+    with pytest.raises(elbv2.exceptions.ClientError, match="created without"):
+        elbv2.set_security_groups(
+            LoadBalancerArn=without["LoadBalancers"][0]["LoadBalancerArn"], SecurityGroups=[group]
+        )

@@ -341,6 +341,8 @@ def load_balancers_state(deployment):
                 "type": lb["Type"],
                 "arn": lb["LoadBalancerArn"],
                 "listeners": listeners,
+                "security_groups": sorted(lb.get("SecurityGroups") or []),
+                "privatelink_inbound_rules": lb.get("EnforceSecurityGroupInboundRulesOnPrivateLinkTraffic"),
             }
     return out
 
