@@ -60,12 +60,14 @@ options:
     type: str
   start_index:
     description:
-      - C(dicoogle) - start the index of O(uri) and follow it. C(false) only searches O(study_uids) (the PACS task's
-        indexer container indexed the landed files already, roles/bulk_ingest); nothing changes then.
+      - C(dicoogle) - start the index of O(uri) and follow it. C(orthanc) - post the files under O(path).
+      - C(false) only searches O(study_uids), with either engine (the PACS task's indexer container indexed the
+        landed files already, roles/bulk_ingest; or a restore brought the index back, roles/pacs_backup); nothing
+        changes then.
     type: bool
     default: true
   path:
-    description: Folder of landed files on the host the module runs on. Required for C(orthanc).
+    description: Folder of landed files on the host the module runs on. Required for C(orthanc) with O(start_index).
     type: path
   study_uids:
     description: Study Instance UIDs that must be findable once indexing is done.
@@ -276,7 +278,6 @@ def main():
     module = AnsibleModule(
         argument_spec=argument_spec,
         supports_check_mode=True,
-        required_if=[("engine", "orthanc", ["path"])],
         required_together=[("url_username", "url_password"), ("dicoogle_username", "dicoogle_password")],
     )
     params = module.params
@@ -284,8 +285,8 @@ def main():
         module.fail_json(msg="engine is dicoogle and start_index is true but uri is missing")
     if params["poll_interval"] <= 0 or params["wait_timeout"] < 0 or params["workers"] < 1:
         module.fail_json(msg="poll_interval must be above 0, wait_timeout 0 or more and workers at least 1")
-    if params["engine"] == "orthanc" and not os.path.isdir(params["path"]):
-        module.fail_json(msg=f"path {params['path']} is not a folder on this host")
+    if params["engine"] == "orthanc" and params["start_index"] and not os.path.isdir(params["path"] or ""):
+        module.fail_json(msg=f"engine is orthanc and start_index is true: path ({params['path']}) must be a folder here")
     started = time.monotonic()
     try:
         client = pacs_rest.make_client(
@@ -305,8 +306,8 @@ def main():
         module.fail_json(msg=str(err))
 
     try:
-        if params["engine"] == "dicoogle" and not params["start_index"]:
-            result = pacs_rest.summary("dicoogle")
+        if not params["start_index"]:
+            result = pacs_rest.summary(params["engine"])
             changed = False
         elif params["engine"] == "dicoogle":
             if module.check_mode:

@@ -13,6 +13,10 @@ arguments, in start order (a container after those it dependsOn):
                   (its value is opts.prefix; lab_down and collect list the
                   containers by it)
   opts.access_points  volumes backed by an access point (Docker volumes <prefix>-<name>)
+  opts.volume_names   {access point: Docker volume} where it is not <prefix>-<name>
+                  (a restore's fresh volumes); each container names its
+                  volumes in the label io.pacs.lab.volumes, so that one moved
+                  onto others differs in what docker_container compares
   opts.secrets    {secret ARN: secret string}: valueFrom resolved as ECS does
                   (the whole string, or the value of its JSON key); one that
                   names a version stage or id is refused (the lab reads the
@@ -116,6 +120,9 @@ def lab_pacs_task_docker(containers, opts):
         if d.get("condition") in ("SUCCESS", "COMPLETE")
     }
     access_points = set(opts["access_points"])
+    # Docker volume of each access point: <prefix>-<name>, or the one named
+    # (a restore's fresh volumes, roles/pacs_backup).
+    volume_names = opts.get("volume_names") or {}
     secrets = opts.get("secrets") or {}
     scratch_users = {}
     plan = []
@@ -127,7 +134,8 @@ def lab_pacs_task_docker(containers, opts):
         for m in c.get("mountPoints") or []:
             source, path = m["sourceVolume"], m["containerPath"]
             if source in access_points:
-                volumes.append(f"{prefix}-{source}:{path}" + (":ro" if m.get("readOnly") else ""))
+                volume = volume_names.get(source, f"{prefix}-{source}")
+                volumes.append(f"{volume}:{path}" + (":ro" if m.get("readOnly") else ""))
             else:
                 if scratch_users.setdefault(source, c["name"]) != c["name"]:
                     raise AnsibleFilterError(
@@ -135,6 +143,7 @@ def lab_pacs_task_docker(containers, opts):
                         "the lab gives each container its own"
                     )
                 volumes.append(path)
+        shared = [v for v in volumes if ":" in v]
         env = {e["name"]: str(e["value"]) for e in c.get("environment") or []}
         env.update({s["name"]: _resolve(s["valueFrom"], secrets) for s in c.get("secrets") or []})
         linux = c.get("linuxParameters") or {}
@@ -155,6 +164,9 @@ def lab_pacs_task_docker(containers, opts):
             "labels": dict(
                 labels,
                 **{"io.pacs.lab.container-sha256": sha, opts["task_label"]: prefix, "io.pacs.ecs.container": c["name"]},
+                # docker_container compares labels, not volumes: a container
+                # moved onto other volumes must differ in a label.
+                **({"io.pacs.lab.volumes": " ".join(sorted(shared))} if shared else {}),
             ),
             "network_mode": f"container:{opts['holder']}",
             "restart_policy": "unless-stopped" if essential else "no",
