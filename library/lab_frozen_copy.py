@@ -77,7 +77,9 @@ from ansible.module_utils.basic import AnsibleModule
 
 
 def docker(module, *args, timeout=60):
-    return subprocess.run([module.params["docker"], *args], capture_output=True, text=True, timeout=timeout, check=False)
+    return subprocess.run(
+        [module.params["docker"], *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def bytes_under(root):

@@ -150,7 +150,9 @@ def fetch_one(client, params, entry):
         body = client.get_object(Bucket=params["bucket"], Key=key, aws_retry=True)["Body"]
     except botocore.exceptions.ClientError as err:
         if err.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            raise BackupError(f"backup {params['backup_id']}: {name} is missing (s3://{params['bucket']}/{key})") from err
+            raise BackupError(
+                f"backup {params['backup_id']}: {name} is missing (s3://{params['bucket']}/{key})"
+            ) from err
         raise
     digest, size = hashlib.sha256(), 0
     target = None if params["verify_only"] else os.path.join(params["dest"], entry["access_point"], entry["path"])
@@ -198,7 +200,10 @@ def held_before(client, params, manifest):
         if found:
             return found, f"storage {before}"
     prefix = f"{params['prefix']}{pacs_backup.CATALOGS}"
-    keys = [o["Key"] for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=params["bucket"], Prefix=prefix)]
+    keys = [
+        o["Key"]
+        for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=params["bucket"], Prefix=prefix)
+    ]
     newer = sorted((k for k in keys if k[len(prefix) :].removesuffix(".json") > manifest["id"]), reverse=True)
     if newer:
         newest = read_json(client, params["bucket"], newer[0])

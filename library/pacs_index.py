@@ -286,7 +286,9 @@ def main():
     if params["poll_interval"] <= 0 or params["wait_timeout"] < 0 or params["workers"] < 1:
         module.fail_json(msg="poll_interval must be above 0, wait_timeout 0 or more and workers at least 1")
     if params["engine"] == "orthanc" and params["start_index"] and not os.path.isdir(params["path"] or ""):
-        module.fail_json(msg=f"engine is orthanc and start_index is true: path ({params['path']}) must be a folder here")
+        module.fail_json(
+            msg=f"engine is orthanc and start_index is true: path ({params['path']}) must be a folder here"
+        )
     started = time.monotonic()
     try:
         client = pacs_rest.make_client(

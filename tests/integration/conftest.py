@@ -6,6 +6,15 @@ import pytest
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
 
+# Modules that take the lab's storage away (test_backup_restore removes the
+# PACS's volumes and moves the task onto restored ones): they run after
+# every other integration test, whatever the order of the files.
+LAST = ("test_backup_restore.py",)
+
+
+def pytest_collection_modifyitems(items):
+    items.sort(key=lambda item: item.path.name in LAST)
+
 
 @pytest.fixture(scope="session")
 def site_first_run() -> PlaybookRun:

@@ -18,13 +18,12 @@ import os
 import signal
 import subprocess
 import time
-from pathlib import Path
 
 import pytest
 
 from tests.support.ansible_run import run_playbook
-from tests.support.lab_admin import admin_rest
-from tests.support.lab_docker import docker, lab_pacs_engine
+from tests.support.lab_admin import stored_instances
+from tests.support.lab_docker import docker
 from tests.support.synthetic_dicom import generate
 
 CLIENT_HOST = "pacs-lab-client"
@@ -52,19 +51,6 @@ def inspect(field: str) -> str:
 def store_log() -> list[tuple[float, float, str, int]]:
     lines = docker("exec", CLIENT_HOST, "cat", f"{REMOTE}/store.log").stdout.split("\n")
     return [(float(a), float(b), name, int(rc)) for a, b, name, rc in (line.split() for line in lines if line.strip())]
-
-
-def stored_instances(study_uid: str, tmp_path: Path) -> list[str]:
-    """The PACS's instances of the study (ids or file URIs), asked over its REST API behind the admin web's
-    TLS and login: Orthanc's /tools/find, or Dicoogle's index (after its pending index tasks)."""
-    rest = admin_rest(tmp_path)
-    if lab_pacs_engine() == "orthanc":
-        return rest.json("POST", "/tools/find", payload={"Level": "Instance", "Query": {"StudyInstanceUID": study_uid}})
-    deadline = time.monotonic() + 60
-    while rest.json("GET", "/index/task").get("count") and time.monotonic() < deadline:
-        time.sleep(0.5)
-    found = rest.json("GET", "/search", query={"query": f'StudyInstanceUID:"{study_uid}"', "provider": "lucene"})
-    return [result["uri"] for result in found["results"]]
 
 
 @pytest.fixture(scope="module")

@@ -405,3 +405,19 @@ def test_the_described_definition_comes_back_to_the_apis_names():
     assert container["readonlyRootFilesystem"] is True and container["environment"] == [
         {"name": "PACS_X", "value": "1"}
     ]
+
+
+def test_a_restore_moves_the_containers_onto_the_named_volumes_and_changes_their_labels():
+    before = {s["name"]: s["params"] for s in runner.lab_pacs_task_docker(labelled(), OPTS)}
+    moved_opts = dict(OPTS, volume_names={"images": "lab-images-r20261206T031500Z"})
+    after = {s["name"]: s["params"] for s in runner.lab_pacs_task_docker(labelled(), moved_opts)}
+    assert after["indexer"]["volumes"][0] == "lab-images-r20261206T031500Z:/srv/pacs/images"
+    # docker_container compares labels, not volumes: the label tells the moved container apart.
+    assert before["indexer"]["labels"]["io.pacs.lab.volumes"] != after["indexer"]["labels"]["io.pacs.lab.volumes"]
+    assert "lab-images-r20261206T031500Z:/srv/pacs/images" in after["indexer"]["labels"]["io.pacs.lab.volumes"]
+    # A container without an access point's volume is not touched.
+    assert before["nginx"]["labels"] == after["nginx"]["labels"]
+    # Task storage (no access point) carries no volume label.
+    assert all(
+        "io.pacs.lab.volumes" not in s["labels"] for s in after.values() if not any(":" in v for v in s["volumes"])
+    )

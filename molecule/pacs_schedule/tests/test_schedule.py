@@ -31,7 +31,10 @@ def logs(host, job):
     return sorted(host.run(f"ls -1 {LOGS}/{job}-*.log 2>/dev/null").stdout.split())
 
 
-@pytest.mark.parametrize(("job", "calendar"), [("reconfigure", "*-*-* 03:15:00"), ("drift", "*-*-* *:00:00")])
+@pytest.mark.parametrize(
+    ("job", "calendar"),
+    [("reconfigure", "*-*-* 03:15:00"), ("drift", "*-*-* *:00:00"), ("backup", "*-*-* 02:30:00")],
+)
 def test_each_job_has_an_enabled_running_timer(host, job, calendar):
     timer = host.service(f"pacs-schedule-{job}.timer")
     assert timer.is_enabled and timer.is_running
@@ -54,6 +57,14 @@ def test_a_run_logs_its_playbook_with_the_inventory_and_environment(host):
     assert content.rstrip().endswith("exit 0"), content
     assert host.file(log).mode == 0o640
     assert "PACS_SITE=molecule" in host.file("/root/stand-in.calls").content_string
+
+
+def test_the_backup_job_runs_the_backup_with_its_retention(host):
+    assert host.run("systemctl start pacs-schedule-backup.service").rc == 0
+    (log,) = logs(host, "backup")
+    content = host.file(log).content_string
+    assert "stand-in ansible-playbook -i inventories/aws playbooks/backup.yml -e backup_keep=14" in content
+    assert content.rstrip().endswith("exit 0"), content
 
 
 def test_the_playbooks_exit_status_reaches_systemd(host):
