@@ -125,7 +125,7 @@ def read_json(client, bucket, key):
 
 
 def available(client, bucket, prefix):
-    keys = [o["Key"] for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)]
+    keys = pacs_backup.list_keys(client, bucket, prefix)
     return sorted(k[len(prefix) :].split("/")[0] for k in keys if k.endswith("/" + pacs_backup.MANIFEST))
 
 
@@ -200,10 +200,7 @@ def held_before(client, params, manifest):
         if found:
             return found, f"storage {before}"
     prefix = f"{params['prefix']}{pacs_backup.CATALOGS}"
-    keys = [
-        o["Key"]
-        for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=params["bucket"], Prefix=prefix)
-    ]
+    keys = pacs_backup.list_keys(client, params["bucket"], prefix)
     newer = sorted((k for k in keys if k[len(prefix) :].removesuffix(".json") > manifest["id"]), reverse=True)
     if newer:
         newest = read_json(client, params["bucket"], newer[0])

@@ -88,7 +88,7 @@ MISSING = ("NoSuchBucket", "ResourceNotFoundException", "AccessDeniedException")
 
 
 def lab_backups(client, bucket, prefix):
-    keys = [o["Key"] for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)]
+    keys = pacs_backup.list_keys(client, bucket, prefix)
     found = []
     for key in keys:
         rest = key[len(prefix) :]

@@ -140,14 +140,10 @@ except ImportError:  # running from the project tree (unit tests)
     from module_utils import pacs_aws, pacs_backup
 
 
-def list_keys(client, bucket, prefix):
-    return [o["Key"] for o in pacs_aws.paginate(client, "list_objects_v2", "Contents", Bucket=bucket, Prefix=prefix)]
-
-
 def backups(client, bucket, prefix):
     """{backup id: complete (has its manifest)} of every backup under prefix."""
     found = {}
-    for key in list_keys(client, bucket, prefix):
+    for key in pacs_backup.list_keys(client, bucket, prefix):
         rest = key[len(prefix) :]
         if rest.startswith(pacs_backup.CATALOGS) or "/" not in rest:
             continue
@@ -157,7 +153,7 @@ def backups(client, bucket, prefix):
 
 
 def delete_prefix(client, bucket, prefix):
-    keys = list_keys(client, bucket, prefix)
+    keys = pacs_backup.list_keys(client, bucket, prefix)
     for start in range(0, len(keys), 1000):
         batch = [{"Key": key} for key in keys[start : start + 1000]]
         client.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}, aws_retry=True)
@@ -246,7 +242,9 @@ def catalog(module, client):
     body = {"format": 1, "id": params["backup_id"], **params["metadata"], "instances": instances}
     if not module.check_mode:
         put(client, params["bucket"], key, json.dumps(body, sort_keys=True).encode(), params["kms_key_id"])
-    ids = sorted({k[len(prefix) :].removesuffix(".json") for k in list_keys(client, params["bucket"], prefix)})
+    ids = sorted(
+        {k[len(prefix) :].removesuffix(".json") for k in pacs_backup.list_keys(client, params["bucket"], prefix)}
+    )
     ids = sorted(set(ids) | {params["backup_id"]}, reverse=True)
     doomed = ids[params["keep_catalogs"] :] if params["keep_catalogs"] > 0 else []
     if not module.check_mode:

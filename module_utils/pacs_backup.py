@@ -15,13 +15,27 @@ import os
 import stat
 
 try:
-    from ansible.module_utils import dicom_part10
+    from ansible.module_utils import dicom_part10, pacs_aws
 except ImportError:  # imported as the package module_utils (unit tests)
-    from module_utils import dicom_part10
+    from module_utils import dicom_part10, pacs_aws
 
 MANIFEST = "manifest.json"
 CATALOGS = "catalogs/"
 CHUNK = 1024 * 1024
+
+
+def list_keys(client, bucket, prefix):
+    """Every key under prefix, over all pages (ListObjectsV2 pages by ContinuationToken, 1,000 keys each)."""
+    objects = pacs_aws.paginate(
+        client,
+        "list_objects_v2",
+        "Contents",
+        page_param="ContinuationToken",
+        page_field="NextContinuationToken",
+        Bucket=bucket,
+        Prefix=prefix,
+    )
+    return [o["Key"] for o in objects]
 
 
 def sha256_of(path):

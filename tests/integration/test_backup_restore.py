@@ -64,9 +64,9 @@ def found_studies(study_uid: str) -> list[str]:
 
 
 def task_volumes() -> dict[str, str]:
-    """{container path: volume name} of the running PACS container."""
+    """{container path: volume name} of the running PACS container's access points (not its task storage)."""
     mounts = json.loads(docker("inspect", f"{TASK}-pacs").stdout)[0]["Mounts"]
-    return {m["Destination"]: m["Name"] for m in mounts if m["Type"] == "volume"}
+    return {m["Destination"]: m["Name"] for m in mounts if m["Type"] == "volume" and m["Name"].startswith(f"{TASK}-")}
 
 
 def report(kind: str, ident: str) -> dict:

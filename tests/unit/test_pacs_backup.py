@@ -233,3 +233,15 @@ def test_the_newest_backup_and_its_age_are_read_from_the_bucket_or_the_vault(s3,
     assert vault["count"] == 0 and vault["stale"]
     both = run_module(info, {"bucket": BUCKET, "vault": "v", "region": "us-east-1"})
     assert both.failed and "mutually exclusive" in both["msg"]
+
+
+def test_a_backup_of_more_than_a_page_of_objects_is_seen_and_deleted_whole(s3, volumes):
+    root, _ = volumes
+    for n in range(1005):  # ListObjectsV2 answers 1,000 keys a page
+        s3.put_object(Bucket=BUCKET, Key=f"backups/20261201T000000Z/images/{n:05d}", Body=b"x")
+    s3.put_object(Bucket=BUCKET, Key="backups/20261201T000000Z/manifest.json", Body=b"{}")
+    assert ok(info, {"bucket": BUCKET, "region": "us-east-1"})["count"] == 1
+    result = ok(store, store_args(s3, root, "20261202T000000Z", keep=1))
+    assert result["kept"] == ["20261202T000000Z"] and result["deleted"] == ["20261201T000000Z"]
+    left = s3.list_objects_v2(Bucket=BUCKET, Prefix="backups/20261201T000000Z/")["KeyCount"]
+    assert left == 0
