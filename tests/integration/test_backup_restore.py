@@ -214,3 +214,25 @@ def test_a_damaged_backup_is_refused_before_anything_changes(story):
     assert (ROOT / ".lab/task/storage.json").read_text() == state
     leftovers = docker("volume", "ls", "--quiet", "--filter", f"label=io.pacs.backup={ident}").stdout.split()
     assert leftovers == []
+
+
+def test_a_restore_under_a_running_pacs_moves_it_and_names_what_its_storage_loses(story, tmp_path):
+    """Not a lost disk this time: the storage the restore replaces is there and says what is lost."""
+    assert story["restore"].returncode == 0, story["restore"].report()
+    ident = backup_id()
+    made = run_playbook("playbooks/backup.yml", "-e", f"pacs_backup_id={ident}")
+    assert made.returncode == 0, made.report()
+    extra = generate(tmp_path / "extra", 1, size=16 * 1024, studies=1, series_per_study=1, seed=f"bx{int(time.time())}")
+    store(tmp_path / "extra", "/root/backup-extra")
+    wait_held(extra, tmp_path)
+    before = task_volumes()
+
+    restored = run_playbook("playbooks/restore.yml", "-e", f"backup={ident}")
+    assert restored.returncode == 0, restored.report()
+    after = task_volumes()
+    assert sorted(after.values()) == sorted(f"{TASK}-{p}-r{ident}" for p in ("confs", "images", "index", "users"))
+    assert all(docker("volume", "inspect", name).returncode == 0 for name in before.values())  # kept
+    made = report("restore", ident)
+    assert made["lost_instances"] == [extra[0].sop_instance_uid]
+    assert made["lost_source"].startswith("storage ")
+    assert stored_instances(extra[0].study_instance_uid, tmp_path) == []

@@ -329,7 +329,13 @@ def _running(step, running=True, exit_code=0):
     return {
         "item": step["name"],
         "container": {
-            "Config": {"Labels": {"io.pacs.lab.container-sha256": step["sha"]}},
+            "Config": {
+                "Labels": {
+                    key: value
+                    for key, value in step["params"]["labels"].items()
+                    if key in ("io.pacs.lab.container-sha256", "io.pacs.lab.volumes")
+                }
+            },
             "State": {"Running": running, "ExitCode": exit_code},
         },
     }
@@ -421,3 +427,13 @@ def test_a_restore_moves_the_containers_onto_the_named_volumes_and_changes_their
     assert all(
         "io.pacs.lab.volumes" not in s["labels"] for s in after.values() if not any(":" in v for v in s["volumes"])
     )
+
+
+def test_containers_moved_onto_other_volumes_are_made_again_the_others_kept():
+    plan = runner.lab_pacs_task_docker(labelled(), OPTS)
+    running = [_running(s, running=not s["run_once"]) for s in plan]
+    applied = {s["name"]: s["secret_versions"] for s in plan}
+    moved = runner.lab_pacs_task_docker(labelled(), dict(OPTS, volume_names={"images": "lab-images-r20261206T031500Z"}))
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(moved, running, applied)}
+    assert acts["pacs"] == "create" and acts["indexer"] == "create"
+    assert acts["ghostunnel-storage"] == "keep"

@@ -226,7 +226,7 @@ def lab_pacs_task_reloads(steps):
 
 def lab_pacs_task_actions(plan, running, applied, force=()):
     """What to do with each planned container: `create` it (missing, its
-    definition changed, or a run-once container that did not succeed),
+    definition or its volumes changed, or a run-once container that did not succeed),
     `keep` it, or `rotate` it (kept, but the secret versions it was given,
     from `applied`, are not the definition's). `running` is
     docker_container_info's results, one per planned container. The names
@@ -241,7 +241,11 @@ def lab_pacs_task_actions(plan, running, applied, force=()):
         container = by_name.get(step["name"]) or {}
         labels = (container.get("Config") or {}).get("Labels") or {}
         state = container.get("State") or {}
-        changed = labels.get("io.pacs.lab.container-sha256") != step["sha"]
+        # Its definition, or the volumes it mounts (a restore moves the task
+        # onto fresh ones; the definition names access points, not volumes).
+        changed = labels.get("io.pacs.lab.container-sha256") != step["sha"] or labels.get(
+            "io.pacs.lab.volumes"
+        ) != step["params"]["labels"].get("io.pacs.lab.volumes")
         # A run-once container that did not end well, or a long-running one that is down.
         unfinished = state.get("Running") or state.get("ExitCode") != 0
         down = not state.get("Running")
