@@ -130,6 +130,10 @@ def test_the_backup_has_a_manifest_of_every_file_and_instance(story):
     assert all(len(entry["sha256"]) == 64 and entry["size"] >= 0 for entry in manifest["files"])
     head = lab_client("s3").head_object(Bucket=BUCKET, Key=f"backups/{story['id']}/manifest.json")
     assert head["ServerSideEncryption"] == "aws:kms"
+    # A backup id is written once: the same id again copies nothing and changes nothing.
+    again = run_playbook("playbooks/backup.yml", "-e", f"pacs_backup_id={story['id']}")
+    assert again.returncode == 0 and again.recap["localhost"]["changed"] == 0, again.report()
+    assert not report("backup", story["id"])["new"]
 
 
 def test_the_restore_brings_back_exactly_the_backed_up_studies(story):
