@@ -427,7 +427,9 @@ def test_backup_jobs_and_restores_of_an_efs_recovery_point(aws):
         BackupVaultName="pacs", ResourceArn=fs_arn, IamRoleArn=BACKUP_ROLE, IdempotencyToken="b1",
         RecoveryPointTags={"pacs:backup-id": "20261206T031500Z"},
     )  # fmt: skip
-    again = backup.start_backup_job(BackupVaultName="pacs", ResourceArn=fs_arn, IamRoleArn=BACKUP_ROLE, IdempotencyToken="b1")
+    again = backup.start_backup_job(
+        BackupVaultName="pacs", ResourceArn=fs_arn, IamRoleArn=BACKUP_ROLE, IdempotencyToken="b1"
+    )
     assert again["BackupJobId"] == job["BackupJobId"]
     described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
     assert (described["State"], described["RecoveryPointArn"], described["ResourceArn"]) == (
