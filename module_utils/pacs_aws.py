@@ -197,3 +197,22 @@ def run_state(module, client, ensure_present, ensure_absent, what):
         module.fail_json(msg=str(err))
     except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
         module.fail_json_aws(err, msg=what)
+
+
+# --- AWS Backup ----------------------------------------------------------------------------------------------
+
+# What an AWS call raises when it fails (for modules that do not go through run_state).
+AWS_ERRORS = (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) if "botocore" in globals() else ()
+
+
+def backup_find_recovery_point(client, vault, tag_key, value):
+    """(recovery point as listed, its tags) of the vault's one recovery point tagged tag_key=value, newest
+    first when several are; (None, {}) when none is. Points that failed or expired are left out."""
+    points = paginate(client, "list_recovery_points_by_backup_vault", "RecoveryPoints", BackupVaultName=vault)
+    points = [p for p in points if p.get("Status") not in ("EXPIRED", "DELETING")]
+    points.sort(key=lambda p: str(p.get("CreationDate") or ""), reverse=True)
+    for point in points:
+        tags = client.list_tags(ResourceArn=point["RecoveryPointArn"], aws_retry=True).get("Tags") or {}
+        if tags.get(tag_key) == value:
+            return point, tags
+    return None, {}

@@ -34,6 +34,7 @@ from moto.ec2.utils import generic_filter
 from moto.ecs.responses import EC2ContainerServiceResponse
 from moto.efs import urls as efs_urls
 from moto.efs.exceptions import FileSystemNotFound
+from moto.efs.models import efs_backends
 from moto.efs.responses import EFSResponse
 from moto.elbv2.exceptions import ELBClientError
 from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
@@ -51,6 +52,9 @@ BACKUP_PATHS = (
     "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/$",
     "{0}/backup-vaults/(?P<name>[^/]+)/recovery-points/(?P<arn>.+)$",
     "{0}/backup-jobs$",
+    "{0}/backup-jobs/(?P<job>[^/]+)$",
+    "{0}/restore-jobs$",
+    "{0}/restore-jobs/(?P<job>[^/]+)$",
 )
 EFS_LEGACY_TAG_PATHS = (
     "/2015-02-01/tags/<file_system_id>/",
@@ -772,12 +776,20 @@ def _recovery_points(backend, vault_name):
 
 
 def backup_start_backup_job(self):
-    """StartBackupJob: the recovery point is made at once, COMPLETED (moto copies no data)."""
+    """StartBackupJob: the recovery point is made at once, COMPLETED (moto copies no data).
+
+    Its RecoveryPointTags are kept (ListTags of the recovery point's ARN); a repeated IdempotencyToken answers
+    the job it started before, as AWS does."""
     body = _backup_body(self)
     vault = _vault(self, body.get("BackupVaultName"))
     resource_arn = body.get("ResourceArn") or ""
     if not resource_arn or not body.get("IamRoleArn"):
         raise BackupInvalidRequestException(msg="ResourceArn and IamRoleArn are required")
+    jobs = _backup_state(self.backup_backend, "pacs_backup_jobs")
+    token = body.get("IdempotencyToken")
+    for job in jobs.values():
+        if token and job["IdempotencyToken"] == token:
+            return json.dumps({k: job[k] for k in ("BackupJobId", "RecoveryPointArn", "CreationDate")})
     job_id = str(mock_random.uuid4())
     arn = f"arn:aws:backup:{self.region}:{self.current_account}:recovery-point:{mock_random.uuid4()}"
     now = datetime.datetime.now(datetime.UTC).timestamp()
@@ -797,8 +809,162 @@ def backup_start_backup_job(self):
         "IsEncrypted": bool(vault.encryption_key_arn),
         "BackupSizeInBytes": 0,
     }
+    if body.get("RecoveryPointTags"):
+        self.backup_backend.tag_resource(arn, body["RecoveryPointTags"])
     vault.num_of_recovery_points = len(_recovery_points(self.backup_backend, vault.backup_vault_name))
+    jobs[job_id] = {
+        "AccountId": self.current_account,
+        "BackupJobId": job_id,
+        "IdempotencyToken": token,
+        "BackupVaultName": vault.backup_vault_name,
+        "BackupVaultArn": vault.backup_vault_arn,
+        "RecoveryPointArn": arn,
+        "ResourceArn": resource_arn,
+        "ResourceType": resource_type,
+        "IamRoleArn": body["IamRoleArn"],
+        "CreationDate": now,
+        "CompletionDate": now,
+        "State": "COMPLETED",
+        "PercentDone": "100.0",
+        "BackupSizeInBytes": 0,
+    }
     return json.dumps({"BackupJobId": job_id, "RecoveryPointArn": arn, "CreationDate": now})
+
+
+def backup_describe_backup_job(self):
+    """DescribeBackupJob of a job StartBackupJob made (all COMPLETED)."""
+    job_id = _path_parts(self)[1]
+    job = _backup_state(self.backup_backend, "pacs_backup_jobs").get(job_id)
+    if job is None:
+        raise ResourceNotFoundException(msg=f"Backup job {job_id} not found")
+    return json.dumps({k: v for k, v in job.items() if k != "IdempotencyToken"})
+
+
+def _recovery_point(response, name, arn):
+    _vault(response, name)
+    point = _recovery_points(response.backup_backend, name).get(arn)
+    if point is None:
+        raise ResourceNotFoundException(msg=f"Recovery point {arn} not found")
+    return point
+
+
+def backup_describe_recovery_point(self):
+    """DescribeRecoveryPoint: the recovery point as listed."""
+    parts = _path_parts(self)
+    return json.dumps(_recovery_point(self, parts[1], "/".join(parts[3:])))
+
+
+def _efs_backend(arn):
+    """moto's EFS backend of the account and region an EFS ARN names."""
+    region, account = arn.split(":")[3:5]
+    return efs_backends[account][region]
+
+
+def backup_get_recovery_point_restore_metadata(self):
+    """GetRecoveryPointRestoreMetadata of an EFS recovery point: the keys AWS answers for EFS, from the backed
+    up file system's settings as they are now (moto keeps no copy of them in the recovery point)."""
+    parts = _path_parts(self)
+    point = _recovery_point(self, parts[1], "/".join(parts[3:-1]))
+    metadata = {}
+    if point["ResourceType"] == "EFS":
+        file_system_id = point["ResourceArn"].rsplit("/", 1)[-1]
+        source = _efs_backend(point["ResourceArn"]).file_systems_by_id.get(file_system_id)
+        metadata = {"file-system-id": file_system_id, "newFileSystem": "true"}
+        if source is not None:
+            metadata.update(
+                {
+                    "Encrypted": str(bool(source.encrypted)).lower(),
+                    "KmsKeyId": source.kms_key_id or "",
+                    "PerformanceMode": source.performance_mode,
+                    "CreationToken": source.creation_token,
+                }
+            )
+    return json.dumps(
+        {
+            "BackupVaultArn": point["BackupVaultArn"],
+            "RecoveryPointArn": point["RecoveryPointArn"],
+            "ResourceType": point["ResourceType"],
+            "RestoreMetadata": metadata,
+        }
+    )
+
+
+def _restore_efs(response, point, metadata):
+    """(created file system ARN, None) or (None, why the job failed): a new, empty file system in moto's EFS."""
+    if str(metadata.get("newFileSystem", "")).lower() != "true":
+        return None, "this emulator restores an EFS recovery point into a new file system only (newFileSystem true)"
+    backend = _efs_backend(point["ResourceArn"])
+    token = metadata.get("CreationToken") or str(mock_random.uuid4())
+    if token in backend.creation_tokens:
+        return None, f"a file system with the creation token {token} already exists"
+    encrypted = str(metadata.get("Encrypted", "false")).lower() == "true"
+    created = backend.create_file_system(
+        creation_token=token,
+        performance_mode=metadata.get("PerformanceMode") or "generalPurpose",
+        encrypted=encrypted,
+        kms_key_id=metadata.get("KmsKeyId") if encrypted else None,
+        throughput_mode="bursting",
+        provisioned_throughput_in_mibps=None,
+        availability_zone_name=None,
+        backup=False,
+        tags=[],
+    )
+    return created.file_system_arn, None
+
+
+def backup_start_restore_job(self):
+    """StartRestoreJob of an EFS recovery point into a new file system (Metadata newFileSystem true): the file
+    system is made at once in moto's EFS (Encrypted, KmsKeyId, PerformanceMode, CreationToken from the
+    metadata) and the job is COMPLETED with its CreatedResourceArn; a refused restore makes a FAILED job. The
+    file system is empty: moto keeps no data, so nothing is copied. A repeated IdempotencyToken answers the
+    job it started before."""
+    body = _backup_body(self)
+    arn, metadata = body.get("RecoveryPointArn") or "", body.get("Metadata") or {}
+    if not arn or not body.get("IamRoleArn"):
+        raise BackupInvalidRequestException(msg="RecoveryPointArn, Metadata and IamRoleArn are required")
+    points = _backup_state(self.backup_backend, "pacs_recovery_points")
+    found = [vault_points[arn] for vault_points in points.values() if arn in vault_points]
+    if not found:
+        raise ResourceNotFoundException(msg=f"Recovery point {arn} not found")
+    point = found[0]
+    jobs = _backup_state(self.backup_backend, "pacs_restore_jobs")
+    token = body.get("IdempotencyToken")
+    for job in jobs.values():
+        if token and job["IdempotencyToken"] == token:
+            return json.dumps({"RestoreJobId": job["RestoreJobId"]})
+    if point["ResourceType"] != "EFS":
+        raise BackupInvalidRequestException(msg="this emulator restores EFS recovery points only")
+    created, why = _restore_efs(self, point, metadata)
+    now = datetime.datetime.now(datetime.UTC).timestamp()
+    job_id = str(mock_random.uuid4())
+    jobs[job_id] = {
+        "AccountId": self.current_account,
+        "RestoreJobId": job_id,
+        "IdempotencyToken": token,
+        "RecoveryPointArn": arn,
+        "SourceResourceArn": point["ResourceArn"],
+        "BackupVaultArn": point["BackupVaultArn"],
+        "CreationDate": now,
+        "CompletionDate": now,
+        "Status": "FAILED" if why else "COMPLETED",
+        "StatusMessage": why or "",
+        "PercentDone": "100.0",
+        "BackupSizeInBytes": 0,
+        "IamRoleArn": body["IamRoleArn"],
+        "ResourceType": point["ResourceType"],
+        "RecoveryPointCreationDate": point["CreationDate"],
+        **({"CreatedResourceArn": created} if created else {}),
+    }
+    return json.dumps({"RestoreJobId": job_id})
+
+
+def backup_describe_restore_job(self):
+    """DescribeRestoreJob of a job StartRestoreJob made."""
+    job_id = _path_parts(self)[1]
+    job = _backup_state(self.backup_backend, "pacs_restore_jobs").get(job_id)
+    if job is None:
+        raise ResourceNotFoundException(msg=f"Restore job {job_id} not found")
+    return json.dumps({k: v for k, v in job.items() if k != "IdempotencyToken"})
 
 
 def backup_list_recovery_points_by_backup_vault(self):
@@ -915,6 +1081,11 @@ def apply():
     BackupResponse.start_backup_job = backup_start_backup_job
     BackupResponse.list_recovery_points_by_backup_vault = backup_list_recovery_points_by_backup_vault
     BackupResponse.delete_recovery_point = backup_delete_recovery_point
+    BackupResponse.describe_backup_job = backup_describe_backup_job
+    BackupResponse.describe_recovery_point = backup_describe_recovery_point
+    BackupResponse.get_recovery_point_restore_metadata = backup_get_recovery_point_restore_metadata
+    BackupResponse.start_restore_job = backup_start_restore_job
+    BackupResponse.describe_restore_job = backup_describe_restore_job
     BackupBackend.create_backup_plan = _create_backup_plan_of_a_free_name(BackupBackend.create_backup_plan)
     BackupBackend.delete_backup_plan = _delete_backup_plan_without_selections(BackupBackend.delete_backup_plan)
     BackupBackend.delete_backup_vault = _delete_backup_vault_as_aws(BackupBackend.delete_backup_vault)

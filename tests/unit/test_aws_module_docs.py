@@ -11,6 +11,8 @@ import yaml
 LIBRARY = Path(__file__).resolve().parents[2] / "library"
 AWS_MODULES = [
     "aws_deployment_info",
+    "backup_recovery_point",
+    "backup_restore_efs",
     "backup_vault_access_policy",
     "cognito_user_pool",
     "cognito_user_pool_client",

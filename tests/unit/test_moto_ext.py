@@ -416,6 +416,62 @@ def test_backup_vault_access_policy_guards_the_recovery_points(aws):
         backup.list_recovery_points_by_backup_vault(BackupVaultName="pacs")
 
 
+def test_backup_jobs_and_restores_of_an_efs_recovery_point(aws):
+    backup, efs = aws("backup"), aws("efs")
+    key = "arn:aws:kms:us-east-1:123456789012:key/data"
+    backup.create_backup_vault(BackupVaultName="pacs", EncryptionKeyArn=key)
+    source = efs.create_file_system(CreationToken="pacs", Encrypted=True, KmsKeyId=key, PerformanceMode="maxIO")
+    fs_arn = source["FileSystemArn"]
+
+    job = backup.start_backup_job(
+        BackupVaultName="pacs", ResourceArn=fs_arn, IamRoleArn=BACKUP_ROLE, IdempotencyToken="b1",
+        RecoveryPointTags={"pacs:backup-id": "20261206T031500Z"},
+    )  # fmt: skip
+    again = backup.start_backup_job(
+        BackupVaultName="pacs", ResourceArn=fs_arn, IamRoleArn=BACKUP_ROLE, IdempotencyToken="b1"
+    )
+    assert again["BackupJobId"] == job["BackupJobId"]
+    described = backup.describe_backup_job(BackupJobId=job["BackupJobId"])
+    assert (described["State"], described["RecoveryPointArn"], described["ResourceArn"]) == (
+        "COMPLETED", job["RecoveryPointArn"], fs_arn,
+    )  # fmt: skip
+    point = job["RecoveryPointArn"]
+    assert backup.list_tags(ResourceArn=point)["Tags"] == {"pacs:backup-id": "20261206T031500Z"}
+    assert backup.describe_recovery_point(BackupVaultName="pacs", RecoveryPointArn=point)["ResourceType"] == "EFS"
+    metadata = backup.get_recovery_point_restore_metadata(BackupVaultName="pacs", RecoveryPointArn=point)
+    assert metadata["RestoreMetadata"] == {
+        "file-system-id": source["FileSystemId"], "newFileSystem": "true", "Encrypted": "true", "KmsKeyId": key,
+        "PerformanceMode": "maxIO", "CreationToken": "pacs",
+    }  # fmt: skip
+
+    restore = {
+        "RecoveryPointArn": point,
+        "IamRoleArn": BACKUP_ROLE,
+        "ResourceType": "EFS",
+        "Metadata": {"file-system-id": source["FileSystemId"], "newFileSystem": "true", "Encrypted": "true",
+                     "KmsKeyId": key, "PerformanceMode": "maxIO", "CreationToken": "pacs-r1"},
+    }  # fmt: skip
+    restore_id = backup.start_restore_job(IdempotencyToken="r1", **restore)["RestoreJobId"]
+    assert backup.start_restore_job(IdempotencyToken="r1", **restore)["RestoreJobId"] == restore_id
+    done = backup.describe_restore_job(RestoreJobId=restore_id)
+    assert (done["Status"], done["RecoveryPointArn"], done["SourceResourceArn"]) == ("COMPLETED", point, fs_arn)
+    (made,) = efs.describe_file_systems(CreationToken="pacs-r1")["FileSystems"]
+    assert done["CreatedResourceArn"] == made["FileSystemArn"] != fs_arn
+    assert (made["Encrypted"], made["KmsKeyId"], made["PerformanceMode"]) == (True, key, "maxIO")
+
+    # The creation token is taken now: a second restore with it fails, as does an in-place restore.
+    failed = backup.start_restore_job(IdempotencyToken="r2", **restore)["RestoreJobId"]
+    assert backup.describe_restore_job(RestoreJobId=failed)["Status"] == "FAILED"
+    in_place = dict(restore, Metadata=dict(restore["Metadata"], newFileSystem="false", CreationToken="pacs-r3"))
+    refused = backup.describe_restore_job(RestoreJobId=backup.start_restore_job(**in_place)["RestoreJobId"])
+    assert refused["Status"] == "FAILED" and "new file system" in refused["StatusMessage"]
+    assert len(efs.describe_file_systems()["FileSystems"]) == 2
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.describe_restore_job(RestoreJobId="nope")
+    with pytest.raises(backup.exceptions.ResourceNotFoundException):
+        backup.describe_backup_job(BackupJobId="nope")
+
+
 def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)

@@ -158,6 +158,9 @@ def efs_state(deployment, tag_key):
             "access_points": sorted(ap["RootDirectory"]["Path"] for ap in aps),
             "arn": fs.get("FileSystemArn", ""),
             "policy": json.loads(policy["Policy"]) if policy.get("Policy") else {},
+            "creation_token": fs.get("CreationToken", ""),
+            "performance_mode": fs.get("PerformanceMode", ""),
+            "tags": tags_dict(fs.get("Tags")),
         }
     return out
 
@@ -457,6 +460,13 @@ def ecs_state(deployment):
             },
             "containers": [c["name"] for c in task_def["containerDefinitions"]],
             "efs_volumes": sorted(v["name"] for v in task_def.get("volumes", []) if "efsVolumeConfiguration" in v),
+            "efs_file_systems": sorted(
+                {
+                    v["efsVolumeConfiguration"]["fileSystemId"]
+                    for v in task_def.get("volumes", [])
+                    if "efsVolumeConfiguration" in v
+                }
+            ),
             "definition": {c["name"]: _container_facts(c) for c in task_def["containerDefinitions"]},
             "images_in_ecr": {c["name"]: _image_in_ecr(c["image"]) for c in task_def["containerDefinitions"]},
             "settings_bundle": _settings_bundle(task_def),
@@ -559,6 +569,15 @@ def _backup_vault(backup, name):
         "kms_key": vault.get("EncryptionKeyArn", ""),
         "access_policy": _statements(json.loads(policy["Policy"])) if policy else [],
         "recovery_points": sorted(p["ResourceArn"] for p in points),
+        # Each recovery point's resource and tags (a backup.yml backup carries its id, pacs:backup-id).
+        "points": {
+            p["RecoveryPointArn"]: {
+                "resource_arn": p["ResourceArn"],
+                "status": p.get("Status", ""),
+                "tags": backup.list_tags(ResourceArn=p["RecoveryPointArn"]).get("Tags") or {},
+            }
+            for p in points
+        },
     }
 
 
