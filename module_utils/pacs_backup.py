@@ -25,17 +25,8 @@ CHUNK = 1024 * 1024
 
 
 def list_keys(client, bucket, prefix):
-    """Every key under prefix, over all pages (ListObjectsV2 pages by ContinuationToken, 1,000 keys each)."""
-    objects = pacs_aws.paginate(
-        client,
-        "list_objects_v2",
-        "Contents",
-        page_param="ContinuationToken",
-        page_field="NextContinuationToken",
-        Bucket=bucket,
-        Prefix=prefix,
-    )
-    return [o["Key"] for o in objects]
+    """Every key under the folder prefix, over all pages."""
+    return [o["Key"] for o in pacs_aws.s3_objects(client, bucket, prefix)]
 
 
 def sha256_of(path):
