@@ -125,8 +125,7 @@ def read_json(client, bucket, key):
 
 
 def available(client, bucket, prefix):
-    keys = pacs_backup.list_keys(client, bucket, prefix)
-    return sorted(k[len(prefix) :].split("/")[0] for k in keys if k.endswith("/" + pacs_backup.MANIFEST))
+    return sorted(i for i, complete in pacs_backup.backups(client, bucket, prefix).items() if complete)
 
 
 def manifest_of(client, params):

@@ -88,13 +88,10 @@ MISSING = ("NoSuchBucket", "ResourceNotFoundException", "AccessDeniedException")
 
 
 def lab_backups(client, bucket, prefix):
-    keys = pacs_backup.list_keys(client, bucket, prefix)
     found = []
-    for key in keys:
-        rest = key[len(prefix) :]
-        if rest.count("/") == 1 and rest.endswith("/" + pacs_backup.MANIFEST):
-            backup_id = rest.split("/")[0]
-            with contextlib.suppress(ValueError):
+    for backup_id, complete in pacs_backup.backups(client, bucket, prefix).items():
+        with contextlib.suppress(ValueError):
+            if complete:
                 taken = datetime.datetime.strptime(backup_id, ID_FORMAT).replace(tzinfo=datetime.UTC)
                 found.append((taken, backup_id))
     return found

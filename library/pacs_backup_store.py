@@ -140,18 +140,6 @@ except ImportError:  # running from the project tree (unit tests)
     from module_utils import pacs_aws, pacs_backup
 
 
-def backups(client, bucket, prefix):
-    """{backup id: complete (has its manifest)} of every backup under prefix."""
-    found = {}
-    for key in pacs_backup.list_keys(client, bucket, prefix):
-        rest = key[len(prefix) :]
-        if rest.startswith(pacs_backup.CATALOGS) or "/" not in rest:
-            continue
-        backup_id, name = rest.split("/", 1)
-        found[backup_id] = found.get(backup_id, False) or name == pacs_backup.MANIFEST
-    return found
-
-
 def delete_prefix(client, bucket, prefix):
     keys = pacs_backup.list_keys(client, bucket, prefix)
     for start in range(0, len(keys), 1000):
@@ -161,7 +149,7 @@ def delete_prefix(client, bucket, prefix):
 
 def retention(module, client, newest_id):
     params = module.params
-    found = backups(client, params["bucket"], params["prefix"])
+    found = pacs_backup.backups(client, params["bucket"], params["prefix"])
     complete = sorted((i for i, done in found.items() if done), reverse=True)
     doomed = complete[params["keep"] :] if params["keep"] > 0 else []
     newest_complete = complete[0] if complete else newest_id
@@ -187,7 +175,7 @@ def put_file(client, params, entry):
 def backup(module, client):
     params = module.params
     key = pacs_backup.manifest_key(params["prefix"], params["backup_id"])
-    existing = backups(client, params["bucket"], params["prefix"])
+    existing = pacs_backup.backups(client, params["bucket"], params["prefix"])
     if existing.get(params["backup_id"]):
         manifest = json.loads(client.get_object(Bucket=params["bucket"], Key=key, aws_retry=True)["Body"].read())
         deleted, kept = retention(module, client, params["backup_id"])

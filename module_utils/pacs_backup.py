@@ -29,6 +29,18 @@ def list_keys(client, bucket, prefix):
     return [o["Key"] for o in pacs_aws.s3_objects(client, bucket, prefix)]
 
 
+def backups(client, bucket, prefix):
+    """{backup id: complete (has its manifest)} of every backup under prefix (catalogs left out)."""
+    found = {}
+    for key in list_keys(client, bucket, prefix):
+        rest = key[len(prefix) :]
+        if rest.startswith(CATALOGS) or "/" not in rest:
+            continue
+        backup_id, name = rest.split("/", 1)
+        found[backup_id] = found.get(backup_id, False) or name == MANIFEST
+    return found
+
+
 def sha256_of(path):
     digest = hashlib.sha256()
     with open(path, "rb") as stream:
