@@ -85,7 +85,15 @@ def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
         "pacs-lab-ghostunnel-storage",
     }
     edge = next(c for c in report["containers"] if c["name"] == "pacs-lab-ghostunnel-storage")
-    assert "--allow-cn=dicom-client" in edge["command"] and edge["version"] == "v1.8.4"
+    # The identities each DIMSE port lets in are an OPA policy (DICOM peers, group_vars/all/peers.yml).
+    assert "--allow-policy=/run/pacs-tls/edge.rego" in edge["command"], edge
+    assert "--allow-query=data.pacs.edge.storage" in edge["command"] and "--allow-cn" not in edge["command"], edge
+    assert edge["version"] == "v1.8.4"
+    # The DICOM peers with their certificates, and what each edge's live policy file lets in.
+    admitted = {peer["name"]: peer["admitted_on"] for peer in report["peers"]}
+    assert admitted == {"dicom-client": ["storage", "query"], "storage-node": []}, report["peers"]
+    assert all(peer["days_left"] > 300 and peer["applied"] for peer in report["peers"]), report["peers"]
+    assert {e["source"] for e in report["edge_admission"]} == {"policy file /run/pacs-tls/edge.rego"}
     settings_file = MOVE_DESTINATION[lab_pacs_engine()][0]
     assert any(line.startswith(f"{settings_file}  ") for line in report["settings"]), report["settings"]
     assert set(report["hosts"]) == {"pacs-lab-client", "pacs-lab-storage"}

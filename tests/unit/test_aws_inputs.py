@@ -16,6 +16,8 @@ from tests.support.ansible_run import ROOT, run_playbook
 
 # The inventory's own layout, so that only the one broken value differs.
 SAMPLE_VPCS = yaml.safe_load((ROOT / "inventories/aws/group_vars/all/aws_topology.yml").read_text())["pacs_aws_vpcs"]
+# The shipped DICOM peers (their templates are resolved by Ansible): one bad peer is added to them.
+SHIPPED_PEERS = yaml.safe_load((ROOT / "group_vars/all/peers.yml").read_text())["pacs_peers"]
 
 # name: (inventory values, the variable the message must name, words of the rule it must state)
 CASES = {
@@ -203,6 +205,52 @@ CASES = {
         "pki_leaf_validity_days",
         ["must not exceed pki_ca_validity_days"],
     ),
+    **{
+        f"DICOM peer: {name}": ({"pacs_peers": [*SHIPPED_PEERS, peer]}, where, words)
+        for name, (peer, where, words) in {
+            "duplicate AE title": (
+                {"name": "m1", "ae_title": "DCMTK-CLIENT", "roles": ["store-scu"]},
+                "pacs_peers[m1].ae_title",
+                ["repeats the AE title of peer dicom-client"],
+            ),
+            "AE title over 16 characters": (
+                {"name": "m1", "ae_title": "M" * 17, "roles": ["store-scu"]},
+                "pacs_peers[m1].ae_title",
+                ["1-16 characters"],
+            ),
+            "AE title with a backslash": (
+                {"name": "m1", "ae_title": "M\\1", "roles": ["store-scu"]},
+                "pacs_peers[m1].ae_title",
+                ["backslash"],
+            ),
+            "destination without host": (
+                {"name": "m1", "ae_title": "M1", "roles": ["move-destination"], "port": 104, "forward_port": 17790},
+                "pacs_peers[m1].host",
+                ["required for a move-destination"],
+            ),
+            "destination without port": (
+                {
+                    "name": "m1",
+                    "ae_title": "M1",
+                    "roles": ["move-destination"],
+                    "host": "m1.example.org",
+                    "forward_port": 17790,
+                },
+                "pacs_peers[m1].port",
+                ["required for a move-destination"],
+            ),
+            "name not a DNS label": (
+                {"name": "M_1", "ae_title": "M1", "roles": ["store-scu"]},
+                "pacs_peers[M_1].name",
+                ["must be a DNS label"],
+            ),
+            "two peers with the same identity": (
+                {"name": "m1", "ae_title": "M1", "roles": ["store-scu"], "identity": "dicom-client"},
+                "pacs_peers[m1].identity",
+                ["also the identity of peer dicom-client"],
+            ),
+        }.items()
+    },
 }
 
 

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import io
 import json
+import re
 import subprocess
 import tarfile
 
@@ -21,6 +22,7 @@ ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:dep/"
 EDGE_ARN = ARN + "pki/pacs-edge-AbCdEf"
 ADMIN_ARN = ARN + "pki/admin-web-AbCdEf"
 SETTINGS_ARN = ARN + "pacs/settings-AbCdEf"
+POLICY_ARN = ARN + "pacs/edge-policy-AbCdEf"
 DIGEST = "sha256:" + "a" * 64
 PATHS = {
     "dicoogle": {
@@ -65,9 +67,21 @@ def spec(**changes):
         "settings_digest": "b" * 64,
         "tls_dir": "/run/pacs-tls",
         "nginx_run_dir": "/run/nginx",
-        "secret_arns": {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN, "settings": SETTINGS_ARN},
-        "storage_node": {"host": "storage.pacs.internal", "port": "7777", "cn": "storage-node"},
-        "allowed_client_cns": ["dicom-client"],
+        "secret_arns": {
+            "pacs-edge": EDGE_ARN,
+            "admin-web": ADMIN_ARN,
+            "settings": SETTINGS_ARN,
+            "edge-policy": POLICY_ARN,
+        },
+        "move_tunnels": [
+            {
+                "container": "ghostunnel-move",
+                "listen": 17777,
+                "host": "storage.pacs.internal",
+                "port": "7777",
+                "cn": "storage-node",
+            }
+        ],
         "environment_extra": {},
         "log_configuration": {},
     }
@@ -161,7 +175,17 @@ def test_the_tls_wrapper_writes_where_nginx_and_ghostunnel_read():
         "--target=storage.pacs.internal:7777",
         "--verify-cn=storage-node",
     ]
-    assert "--allow-cn=dicom-client" in c["ghostunnel-query"]["command"]
+    assert c["ghostunnel-query"]["command"][-2:] == [
+        "--allow-policy=/run/pacs-tls/edge.rego",
+        "--allow-query=data.pacs.edge.query",
+    ]
+    assert c["ghostunnel-storage"]["command"][-2:] == [
+        "--allow-policy=/run/pacs-tls/edge.rego",
+        "--allow-query=data.pacs.edge.storage",
+    ]
+    # OPA is exclusive with ghostunnel's other access flags: none is left.
+    for container in c.values():
+        assert not [a for a in container.get("command") or [] if a.startswith(("--allow-cn", "--allow-all"))]
 
 
 def test_the_tls_wrapper_writes_0600_files_and_drops_the_key(tmp_path):
@@ -173,6 +197,163 @@ def test_the_tls_wrapper_writes_0600_files_and_drops_the_key(tmp_path):
     assert out.stdout.strip() == "key=gone"
     assert (tmp_path / "tls" / "tls.key").read_text() == "KEY\n"
     assert oct((tmp_path / "tls" / "tls.key").stat().st_mode & 0o777) == "0o600"
+
+
+# --- the edge policy and the move tunnels -------------------------------------------------------
+
+POLICY = "package pacs.edge\n\ndefault storage := false\n"
+
+
+def _run_tls(tmp_path, **env):
+    """The TLS wrapper with /bin/sh, as the containers' entry point runs it (command `true`: the lab's
+    in-place rotation)."""
+    base = {"TLS_CERTIFICATE": "CERT", "TLS_PRIVATE_KEY": "KEY", "TLS_CA_CERTIFICATE": "CA", "PATH": "/usr/bin:/bin"}
+    entry = definition.pacs_task_tls_entrypoint(str(tmp_path / "tls"))
+    return subprocess.run(entry + ["true"], env=dict(base, **env), capture_output=True, text=True, check=False)
+
+
+def test_the_edges_read_the_policy_secret_beside_their_certificate_and_no_one_else_does():
+    c = by_name(definition.pacs_task_containers(spec()))
+    policy = {"name": "TLS_EDGE_POLICY", "valueFrom": POLICY_ARN + ":policy::"}
+    for name in ("ghostunnel-storage", "ghostunnel-query"):
+        assert policy in c[name]["secrets"]
+        assert [s["name"] for s in c[name]["secrets"]] == [
+            "TLS_CA_CERTIFICATE",
+            "TLS_CERTIFICATE",
+            "TLS_EDGE_POLICY",
+            "TLS_PRIVATE_KEY",
+        ]
+    for name in ("nginx", "ghostunnel-move"):
+        assert "TLS_EDGE_POLICY" not in [s["name"] for s in c[name]["secrets"]]
+    arns = dict(spec()["secret_arns"])
+    del arns["edge-policy"]
+    with pytest.raises(ValueError, match="edge-policy"):
+        definition.pacs_task_containers(spec(secret_arns=arns))
+
+
+def test_the_tls_wrapper_writes_the_edge_policy_only_when_it_is_given(tmp_path):
+    done = _run_tls(tmp_path / "edge", TLS_EDGE_POLICY=POLICY)
+    assert done.returncode == 0, done.stderr
+    rego = tmp_path / "edge" / "tls" / "edge.rego"
+    assert rego.read_text() == POLICY, "byte for byte: the rendered text ends with its own newline"
+    assert oct(rego.stat().st_mode & 0o777) == "0o600"
+    assert sorted(p.name for p in rego.parent.iterdir()) == ["ca.crt", "edge.rego", "tls.crt", "tls.key"]
+    # Again with another policy (the lab's rotation): replaced, nothing left beside it.
+    assert _run_tls(tmp_path / "edge", TLS_EDGE_POLICY=POLICY + "# v2\n").returncode == 0
+    assert rego.read_text() == POLICY + "# v2\n"
+    assert not list(rego.parent.glob("*.new"))
+    # nginx and the move tunnels have no such variable: no file.
+    done = _run_tls(tmp_path / "nginx")
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in (tmp_path / "nginx" / "tls").iterdir()) == ["ca.crt", "tls.crt", "tls.key"]
+
+
+def test_the_tls_wrapper_refuses_an_empty_policy_and_keeps_the_old_one(tmp_path):
+    assert _run_tls(tmp_path, TLS_EDGE_POLICY=POLICY).returncode == 0
+    refused = _run_tls(tmp_path, TLS_EDGE_POLICY="")
+    assert refused.returncode == 1
+    assert "pacs-tls: TLS_EDGE_POLICY is empty" in refused.stderr
+    assert (tmp_path / "tls" / "edge.rego").read_text() == POLICY
+
+
+def tunnel(container, listen, host="storage.pacs.internal", port=7777, cn="storage-node", **extra):
+    return dict({"container": container, "listen": listen, "host": host, "port": port, "cn": cn}, **extra)
+
+
+TUNNELS = [
+    tunnel("ghostunnel-move-zeta", 17779, "zeta.pacs.internal", 7777, "zeta"),
+    tunnel("ghostunnel-move-modality-1", 17778, "modality-1.pacs.internal", 104, "modality-1", peer="modality-1"),
+    tunnel("ghostunnel-move", 17777),
+]
+
+
+def test_one_move_tunnel_per_destination_the_default_first_then_by_name():
+    containers = definition.pacs_task_containers(spec(move_tunnels=TUNNELS))
+    names = [c["name"] for c in containers]
+    assert names == [
+        "settings",
+        "pacs",
+        "nginx",
+        "ghostunnel-storage",
+        "ghostunnel-query",
+        "ghostunnel-move",
+        "ghostunnel-move-modality-1",
+        "ghostunnel-move-zeta",
+        "indexer",
+    ]
+    c = by_name(containers)
+    assert c["ghostunnel-move-modality-1"]["command"] == [
+        "/usr/bin/ghostunnel",
+        "client",
+        "--listen=127.0.0.1:17778",
+        "--target=modality-1.pacs.internal:104",
+        "--verify-cn=modality-1",
+        "--cert=/run/pacs-tls/tls.crt",
+        "--key=/run/pacs-tls/tls.key",
+        "--cacert=/run/pacs-tls/ca.crt",
+    ]
+    assert c["ghostunnel-move-zeta"]["mountPoints"] == [
+        {"sourceVolume": "ghostunnel-move-zeta-tls", "containerPath": "/run/pacs-tls", "readOnly": False}
+    ]
+    assert c["ghostunnel-move-zeta"]["secrets"] == c["ghostunnel-move"]["secrets"], "the PACS's own certificate"
+    assert "portMappings" not in c["ghostunnel-move-zeta"], "loopback only, inside the task"
+    scratch = definition.pacs_task_scratch_volumes(containers)
+    assert [v for v in scratch if v.startswith("ghostunnel-move")] == [
+        "ghostunnel-move-tls",
+        "ghostunnel-move-modality-1-tls",
+        "ghostunnel-move-zeta-tls",
+    ]
+    # The list's order does not matter: the same definition.
+    assert definition.pacs_task_containers(spec(move_tunnels=list(reversed(TUNNELS)))) == containers
+    # Every container still gets its own task storage in the lab.
+    plan = runner.lab_pacs_task_docker(labelled(move_tunnels=TUNNELS), OPTS)
+    assert len({s["name"] for s in plan}) == len(containers)
+
+
+def test_without_the_default_destination_the_other_tunnels_follow_the_edges():
+    orthanc = definition.pacs_task_containers(
+        spec(engine="orthanc", dimse_targets={"storage": 4242, "query": 4242}, move_tunnels=TUNNELS[:2])
+    )
+    assert [c["name"] for c in orthanc][3:] == [
+        "ghostunnel-storage",
+        "ghostunnel-query",
+        "ghostunnel-move-modality-1",
+        "ghostunnel-move-zeta",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tunnels", "words"),
+    [
+        ([], "may not be empty"),
+        ([tunnel("ghostunnel-move", 17777), tunnel("ghostunnel-move", 17778)], "repeats pacs_task_move_tunnels[0]"),
+        ([tunnel("ghostunnel-move", 17777), tunnel("ghostunnel-move-b", 17777)], "listen 17777 repeats"),
+        ([tunnel("ghostunnel-move-b", 11045)], "the task's query_tls port"),
+        ([tunnel("ghostunnel-move-b", 8080)], "the task's web port"),
+        ([tunnel("ghostunnel-move-b", 70000)], "between 1 and 65535"),
+        ([tunnel("ghostunnel-move-B", 17778)], "ghostunnel-move-<DNS label>"),
+        ([tunnel("move-b", 17778)], "ghostunnel-move-<DNS label>"),
+        ([tunnel("ghostunnel-move-b", 17778, cn="")], "needs cn"),
+        ([tunnel("ghostunnel-move-b", 17778, host="a b")], "must be a DNS name"),
+        ([tunnel("ghostunnel-move-b", 17778, port="x")], ".port must be a port"),
+        ([tunnel(f"ghostunnel-move-{n}", 17780 + n) for n in range(5)], "room for 4 beside its 6 other containers"),
+        ("ghostunnel-move", "must be a list"),
+    ],
+)
+def test_move_tunnels_that_cannot_run_are_refused(tunnels, words):
+    ports = spec()["ports"]
+    problems = definition.pacs_task_move_tunnel_problems(tunnels, ports, PATHS["dicoogle"])
+    assert any(words in p for p in problems), problems
+    with pytest.raises(ValueError, match=re.escape(words)):
+        definition.pacs_task_containers(spec(move_tunnels=tunnels))
+
+
+def test_a_tunnel_may_take_the_move_forward_port_and_orthanc_has_room_for_five():
+    ports = spec()["ports"]
+    assert definition.pacs_task_move_tunnel_problems([tunnel("ghostunnel-move", "17777")], ports) == []
+    five = [tunnel("ghostunnel-move", 17777)] + [tunnel(f"ghostunnel-move-{n}", 17780 + n) for n in range(4)]
+    assert definition.pacs_task_move_tunnel_problems(five, ports, PATHS["orthanc"]) == []
+    assert definition.pacs_task_move_tunnel_problems(five, ports, PATHS["dicoogle"]) != []
 
 
 def _bundle(files):
@@ -266,6 +447,7 @@ SECRETS = {
     EDGE_ARN: json.dumps({"certificate": "E-CERT", "private_key": "E-KEY", "ca_certificate": "CA"}),
     ADMIN_ARN: json.dumps({"certificate": "A-CERT", "private_key": "A-KEY", "ca_certificate": "CA"}),
     SETTINGS_ARN: "QUJD",
+    POLICY_ARN: json.dumps({"policy": "package pacs.edge\n"}),
 }
 OPTS = {
     "prefix": "lab",
@@ -276,16 +458,20 @@ OPTS = {
 }
 
 
-def labelled(**changes):
+# What tasks/definition.yml labels: the PKI's secrets and the edge policy's.
+LABELLED_ARNS = {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN, "edge-policy": POLICY_ARN}
+
+
+def labelled(versions=None, **changes):
     return definition.pacs_task_labelled(
         definition.pacs_task_containers(spec(**changes)),
-        {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN},
-        {"pacs-edge": "v1", "admin-web": "v1"},
+        LABELLED_ARNS,
+        dict({"pacs-edge": "v1", "admin-web": "v1", "edge-policy": "p1"}, **(versions or {})),
     )
 
 
 def test_the_runner_lists_the_secrets_by_arn():
-    assert runner.lab_pacs_task_secret_arns(labelled()) == sorted([EDGE_ARN, ADMIN_ARN, SETTINGS_ARN])
+    assert runner.lab_pacs_task_secret_arns(labelled()) == sorted([EDGE_ARN, ADMIN_ARN, SETTINGS_ARN, POLICY_ARN])
 
 
 def test_the_runner_gives_each_container_what_ecs_would():
@@ -313,11 +499,7 @@ def test_the_runner_gives_each_container_what_ecs_would():
 
 def test_a_rotation_changes_the_secret_versions_but_not_the_container_sha():
     before = {s["name"]: s for s in runner.lab_pacs_task_docker(labelled(), OPTS)}
-    rotated = definition.pacs_task_labelled(
-        definition.pacs_task_containers(spec()),
-        {"pacs-edge": EDGE_ARN, "admin-web": ADMIN_ARN},
-        {"pacs-edge": "v2", "admin-web": "v2"},
-    )
+    rotated = labelled({"pacs-edge": "v2", "admin-web": "v2"})
     after = {s["name"]: s for s in runner.lab_pacs_task_docker(rotated, OPTS)}
     assert all(before[n]["sha"] == after[n]["sha"] for n in before)
     assert after["nginx"]["secret_versions"] == "v2" != before["nginx"]["secret_versions"]  # noqa: S105 - a version id
@@ -437,3 +619,32 @@ def test_containers_moved_onto_other_volumes_are_made_again_the_others_kept():
     acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(moved, running, applied)}
     assert acts["pacs"] == "create" and acts["indexer"] == "create"
     assert acts["ghostunnel-storage"] == "keep"
+
+
+def test_a_new_edge_policy_is_a_rotation_of_the_two_edges_only():
+    """A changed policy is a new version of its secret: the edges' definition sha (what the lab compares)
+    stays, their secret versions change, so the lab rewrites the files in place and sends SIGHUP."""
+    plan = runner.lab_pacs_task_docker(labelled(), OPTS)
+    steps = {s["name"]: s for s in plan}
+    for name in ("ghostunnel-storage", "ghostunnel-query"):
+        labels = by_name(labelled())[name]["dockerLabels"]
+        assert labels["pacs.tls-secret"] == "edge-policy,pacs-edge"
+        assert labels["pacs.tls-secret-version"] == "p1,v1"
+        assert steps[name]["params"]["env"]["TLS_EDGE_POLICY"] == "package pacs.edge\n"
+    assert by_name(labelled())["ghostunnel-move"]["dockerLabels"]["pacs.tls-secret"] == "pacs-edge"
+    new_policy = runner.lab_pacs_task_docker(labelled({"edge-policy": "p2"}), OPTS)
+    assert [s["sha"] for s in new_policy] == [s["sha"] for s in plan]
+    running = [_running(s, running=not s["run_once"]) for s in plan]
+    applied = {s["name"]: s["secret_versions"] for s in plan}
+    acted = runner.lab_pacs_task_actions(new_policy, running, applied)
+    rotated = [s for s in acted if s["action"] == "rotate"]
+    assert [s["name"] for s in rotated] == ["ghostunnel-storage", "ghostunnel-query"]
+    assert {s["action"] for s in acted if s not in rotated} == {"keep"}
+    assert runner.lab_pacs_task_reloads(rotated) == [
+        ["docker", "kill", "--signal=HUP", "lab-ghostunnel-storage"],
+        ["docker", "kill", "--signal=HUP", "lab-ghostunnel-query"],
+    ]
+    # On ECS the definition changes (a new revision): the version is in the definition's sha label.
+    before, after = by_name(labelled()), by_name(labelled({"edge-policy": "p2"}))
+    assert before["ghostunnel-query"]["dockerLabels"] != after["ghostunnel-query"]["dockerLabels"]
+    assert before["nginx"] == after["nginx"]

@@ -230,12 +230,23 @@ def lab_pacs_task_actions(plan, running, applied, force=()):
     `keep` it, or `rotate` it (kept, but the secret versions it was given,
     from `applied`, are not the definition's). `running` is
     docker_container_info's results, one per planned container. The names
-    in `force` are created again whatever runs (a new task would: the
-    settings volume no longer holds the bundle)."""
+    in `force` (the settings container first, then those that wait for it)
+    are created again whatever runs (a new task would: the settings volume
+    no longer holds the bundle) - unless the settings container's own
+    definition changed: then the volume differs because the bundle is new,
+    the settings container writes it, and the others follow their own
+    definitions (a new caller or destination in the engine's settings does
+    not restart the engine: the label it carries is the settings' static
+    digest, and the running engine is told through its API)."""
     by_name = {}
     for result in running:
         container = result.get("container") or {}
         by_name[result["item"]] = container
+    if force:
+        first = next((s for s in plan if s["name"] == force[0]), None)
+        labels = ((by_name.get(force[0]) or {}).get("Config") or {}).get("Labels") or {}
+        if first is not None and labels and labels.get("io.pacs.lab.container-sha256") != first["sha"]:
+            force = ()
     acted = []
     for step in plan:
         container = by_name.get(step["name"]) or {}
