@@ -648,3 +648,23 @@ def test_a_new_edge_policy_is_a_rotation_of_the_two_edges_only():
     before, after = by_name(labelled()), by_name(labelled({"edge-policy": "p2"}))
     assert before["ghostunnel-query"]["dockerLabels"] != after["ghostunnel-query"]["dockerLabels"]
     assert before["nginx"] == after["nginx"]
+
+
+def test_a_new_peer_reruns_the_settings_container_but_restarts_neither_engine_nor_nginx():
+    # A new DICOM peer changes the settings bundle (its digest) but not its digest without the peers
+    # (library/pacs_settings_digest.py), which labels the engine and nginx.
+    plan = runner.lab_pacs_task_docker(labelled(settings_static_digest="s" * 64), OPTS)
+    running = [_running(s, running=not s["run_once"]) for s in plan]
+    applied = {s["name"]: s["secret_versions"] for s in plan}
+    new = runner.lab_pacs_task_docker(labelled(settings_digest="e" * 64, settings_static_digest="s" * 64), OPTS)
+    # The settings volume no longer holds the bundle: the dependants are forced only when the settings
+    # container's own definition did not change (a hand edit of the volume).
+    force = ["settings", "pacs", "nginx"]
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(new, running, applied, force)}
+    assert acts["settings"] == "create" and acts["pacs"] == "keep" and acts["nginx"] == "keep", acts
+    hand_edit = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(plan, running, applied, force)}
+    assert hand_edit["settings"] == hand_edit["pacs"] == hand_edit["nginx"] == "create", hand_edit
+    # Any other change of the settings is a new static digest: the engine starts on it.
+    other = runner.lab_pacs_task_docker(labelled(settings_digest="f" * 64, settings_static_digest="t" * 64), OPTS)
+    acts = {s["name"]: s["action"] for s in runner.lab_pacs_task_actions(other, running, applied, force)}
+    assert acts["pacs"] == "create" and acts["nginx"] == "create", acts
