@@ -334,3 +334,25 @@ def test_bad_teardown_input_fails_before_any_aws_call(name, tmp_path):
     # warn that it cannot reach EC2 when credentials are in the environment; that is not the playbook's call.)
     assert "TASK [Look up the account]" not in run.output, failed
     assert "TASK [aws_teardown : Find the deployment's VPCs" not in run.output, failed
+
+
+def test_peers_playbook_refuses_a_bad_list_before_any_change(tmp_path):
+    # playbooks/peers.yml with the lab inventory and a closed AWS endpoint: the list is checked in its
+    # first play, before the record is read, any certificate issued or anything else touched.
+    extra = tmp_path / "peers.json"
+    peer = {"name": "m1", "ae_title": "DCMTK-CLIENT", "roles": ["store-scu"]}
+    extra.write_text(
+        json.dumps(
+            {
+                "pacs_peers": [*SHIPPED_PEERS, peer],
+                "pacs_aws_endpoint_url": "http://127.0.0.1:9",
+                "ansible_python_interpreter": sys.executable,
+            }
+        )
+    )
+    run = run_playbook("playbooks/peers.yml", "-e", f"@{extra}", timeout=600)
+    assert run.returncode != 0, run.report()
+    failed = run.report()
+    assert "pacs_peers[m1].ae_title" in failed and "repeats the AE title of peer dicom-client" in failed, failed
+    assert "PLAY [Check and plan the DICOM peers]" not in run.output, failed
+    assert "Could not connect to the endpoint URL" not in run.output, failed
