@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Benchmark: the AWS side (playbooks/aws.yml) against moto, converge then no-op rerun, in one run.
+"""Benchmark: the AWS side (playbooks/stages/aws.yml) against moto, converge then no-op rerun, in one run.
 
 Starts its own moto server (the project's extension, tests/moto_ext) on 127.0.0.1:PORT (default
 5410, away from the lab's 5000/5001 and molecule's 5400), converges one deployment with the aws

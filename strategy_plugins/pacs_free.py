@@ -1,6 +1,6 @@
 """Strategy pacs_free: Ansible's free strategy, run over Mitogen (see pacs_linear.py).
 
-playbooks/deploy.yml runs with it, so that the controller's image builds and the hosts' tasks go
+playbooks/stages/deploy.yml runs with it, so that the controller's image builds and the hosts' tasks go
 on side by side. ``PACS_MITOGEN=0`` in the environment makes it the stock free strategy.
 """
 

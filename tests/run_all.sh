@@ -95,7 +95,7 @@ syntax_check_all() {
   # playbook; this adds the AWS inventory, in one ansible-playbook run (its
   # start-up is the cost). An error names the file it is in.
   local out
-  if ! out="$(ansible-playbook -i inventories/aws --syntax-check playbooks/*.yml 2>&1)"; then
+  if ! out="$(ansible-playbook -i inventories/aws --syntax-check playbooks/*.yml playbooks/stages/*.yml 2>&1)"; then
     printf '%s\nsyntax-check failed against inventories/aws\n' "$out"
     return 1
   fi

@@ -222,7 +222,7 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
     try:
         engine = running["pacs"]["Config"]["Labels"]["io.pacs.engine"]
         old_task = run_playbook(
-            "playbooks/pacs_task.yml",
+            "playbooks/stages/pacs_task.yml",
             "-e",
             json.dumps(
                 {
@@ -246,7 +246,7 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
         assert json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == digests["nginx"]
     finally:
         if json.loads(docker("inspect", "pacs-lab-nginx").stdout)[0]["Config"]["Image"] == behind_digest:
-            run_playbook("playbooks/pacs_task.yml", "-e", json.dumps({"container_images_digests": digests}))
+            run_playbook("playbooks/stages/pacs_task.yml", "-e", json.dumps({"container_images_digests": digests}))
         docker("rmi", "--force", behind_ref, behind_digest)
     clean, report = collect(reports)
     assert clean.returncode == 0 and report["drift"] == [], clean.report()

@@ -156,7 +156,7 @@ def test_images_and_index_outlive_the_container(lab, rest, tmp_path):
 
     assert docker("rm", "--force", "pacs-lab-pacs").returncode == 0
     again = run_playbook(
-        "playbooks/pacs_task.yml",
+        "playbooks/stages/pacs_task.yml",
         "-e",
         json.dumps({"container_images_pacs_engine_effective": "dicoogle", "container_images_digests": refs}),
     )

@@ -105,13 +105,13 @@ def test_a_changed_field_registers_one_revision_that_the_lab_runs(site_first_run
     mark = uuid.uuid4().hex
     extra = json.dumps({"pacs_task_environment_extra": {"PACS_TEST_MARK": mark}})
     # --check says what would change and changes nothing (no revision is registered to run).
-    checked = run_playbook("playbooks/pacs_task.yml", "--check", "-e", extra)
+    checked = run_playbook("playbooks/stages/pacs_task.yml", "--check", "-e", extra)
     assert checked.returncode == 0, checked.report()
     assert "a run would register a new revision of pacs-lab-pacs" in checked.output, checked.report()
     assert _revisions() == before
     assert "PACS_TEST_MARK" not in _env(_running("pacs"))
     changed = run_playbook(
-        "playbooks/pacs_task.yml", "-e", json.dumps({"pacs_task_environment_extra": {"PACS_TEST_MARK": mark}})
+        "playbooks/stages/pacs_task.yml", "-e", json.dumps({"pacs_task_environment_extra": {"PACS_TEST_MARK": mark}})
     )
     assert changed.returncode == 0, changed.report()
     try:
@@ -123,12 +123,12 @@ def test_a_changed_field_registers_one_revision_that_the_lab_runs(site_first_run
         smoke = run_playbook("playbooks/smoke.yml")
         assert smoke.returncode == 0, smoke.report()
     finally:
-        back = run_playbook("playbooks/pacs_task.yml")
+        back = run_playbook("playbooks/stages/pacs_task.yml")
     assert back.returncode == 0, back.report()
     # Back to the earlier definition: ECS's module finds its revision and registers none.
     assert len(_revisions()) == len(before) + 1
     assert "PACS_TEST_MARK" not in _env(_running("pacs"))
-    again = run_playbook("playbooks/pacs_task.yml", "-e", "pacs_full_converge=true")
+    again = run_playbook("playbooks/stages/pacs_task.yml", "-e", "pacs_full_converge=true")
     assert again.returncode == 0, again.report()
     assert len(_revisions()) == len(before) + 1, "an unchanged definition registered a new revision"
     assert again.changed == 0, again.report()

@@ -1,4 +1,4 @@
-"""Bad inputs in the aws inventory stop playbooks/aws.yml before any AWS call, with a message naming the variable.
+"""Bad inputs in the aws inventory stop playbooks/stages/aws.yml before any AWS call, with a message naming the variable.
 
 The endpoint is a closed loopback port: had any AWS call been made, the run would fail with a connection
 error in another task instead of in the checks of the first play.
@@ -269,7 +269,7 @@ def run_aws_playbook(extra_vars, tmp_path):
             }
         )
     )
-    return run_playbook("playbooks/aws.yml", "-e", f"@{extra}", inventory="inventories/aws", timeout=600)
+    return run_playbook("playbooks/stages/aws.yml", "-e", f"@{extra}", inventory="inventories/aws", timeout=600)
 
 
 def test_the_sample_inventory_passes_every_check(tmp_path):

@@ -32,7 +32,7 @@ WEB = {"name": "web", "common_name": "web", "dns_names": ["web.unit.internal"], 
 PEER = {"name": "peer", "common_name": "peer", "usages": ["clientAuth"], "validity_days": 90}
 DELETE_TASK = "Delete the secret of each retired leaf"
 
-# The role's retire entry point as a playbook would call it (playbooks/pki.yml's connection settings);
+# The role's retire entry point as a playbook would call it (playbooks/stages/pki.yml's connection settings);
 # expect_retired is what pki_retired_secret_names must be.
 RETIRE_PLAYBOOK = """\
 - name: Retire leaves
@@ -125,7 +125,7 @@ def play(playbook: str, endpoint: str, tmp_path: Path, **variables) -> PlaybookR
 
 
 def pki(endpoint, tmp_path, leaves, **variables) -> PlaybookRun:
-    return play("playbooks/pki.yml", endpoint, tmp_path, pki_leaves=leaves, **variables)
+    return play("playbooks/stages/pki.yml", endpoint, tmp_path, pki_leaves=leaves, **variables)
 
 
 def retire(endpoint, tmp_path, leaves, retired, expect) -> PlaybookRun:
