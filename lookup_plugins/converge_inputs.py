@@ -10,8 +10,9 @@ description:
   - For each role folder given, the value of every option its C(meta/argument_specs.yml) declares (as the
     calling task sees it, from the inventory, extra vars, include vars or the role's defaults), and the content of
     every file in the folder.
-  - Also the project's C(library/), C(module_utils/) and C(filter_plugins/) (the modules and filters the roles
-    call), the version of ansible-core, and O(extra) (what the role reads from elsewhere, such as a secret).
+  - Also the project's C(library/), C(module_utils/), C(filter_plugins/), C(action_plugins/) and
+    C(lookup_plugins/) (the code the roles call), the version of ansible-core, and O(extra) (what the role
+    reads from elsewhere, such as a secret).
   - Returns one SHA-256 hex digest; no value is ever returned or shown.
   - A role that reads a variable its argument spec does not declare would not see it change here; the
     argument spec is the role's list of inputs.
@@ -56,7 +57,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.release import __version__ as ANSIBLE_VERSION
 
 PROJECT = Path(__file__).resolve().parent.parent
-PROJECT_CODE = ("library", "module_utils", "filter_plugins")
+PROJECT_CODE = ("library", "module_utils", "filter_plugins", "action_plugins", "lookup_plugins")
 SKIPPED_PARTS = {"__pycache__", ".pytest_cache"}
 
 
