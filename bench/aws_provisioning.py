@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark: the AWS side (playbooks/stages/aws.yml) against moto, converge then no-op rerun, in one run.
 
-Starts its own moto server (the project's extension, tests/moto_ext) on 127.0.0.1:PORT (default
+Starts its own moto server (the project's extension, lab_emulator) on 127.0.0.1:PORT (default
 5410, away from the lab's 5000/5001 and molecule's 5400), converges one deployment with the aws
 inventory and the moto rehearsal's few deviations (molecule/aws/host_vars/localhost/), reruns it,
 tears it down, stops the server by its pid and prints:
@@ -44,7 +44,7 @@ def start_moto(port: int, log: Path) -> subprocess.Popen:
     env = dict(os.environ, MOTO_IAM_LOAD_MANAGED_POLICIES="true")
     with log.open("w") as out:
         server = subprocess.Popen(  # noqa: S603 - the venv's python, fixed arguments
-            [sys.executable, "-m", "tests.moto_ext.server", "-H", "127.0.0.1", "-p", str(port)],
+            [sys.executable, "-m", "lab_emulator.server", "-H", "127.0.0.1", "-p", str(port)],
             cwd=ROOT,
             env=env,
             stdout=out,

@@ -34,8 +34,20 @@ and reserved_identities (the PKI leaves that are not peers), max_move_tunnels
 from __future__ import annotations
 
 import datetime
+import importlib.util
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# The project's module_utils/pacs_checks.py (the AE title and port checks the modules and the other filters
+# share), by its path: a filter cannot import it as ansible.module_utils.pacs_checks (see that file).
+_spec = importlib.util.spec_from_file_location(
+    "pacs_checks", Path(__file__).resolve().parent / "../module_utils/pacs_checks.py"
+)
+pacs_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pacs_checks)
+ae_title_problem = pacs_checks.ae_title_problem
+port_number = pacs_checks.port_number
 
 ROLES = ("store-scu", "query-scu", "move-destination")
 CALLING_ROLES = ("store-scu", "query-scu")
@@ -57,41 +69,13 @@ _DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 _HOST_NAME = re.compile(
     r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
 )
-# The DICOM AE character set: printable ASCII without the backslash (the
-# value separator of DICOM's multi-valued fields), 1-16 characters.
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
 # A certificate's common name: what the edge's policy and the PKI take as is.
 _IDENTITY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-
-
-def _port(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        port = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return port if 1 <= port <= 65535 else None
 
 
 def _label(peer, index):
     name = peer.get("name") if isinstance(peer, Mapping) else None
     return str(name) if isinstance(name, str) and name else f"#{index}"
-
-
-def ae_title_problem(value) -> str:
-    """Why value is not a usable AE title ('' when it is one)."""
-    if not isinstance(value, str):
-        return "must be a string"
-    if "\\" in value:
-        return "must not contain a backslash (DICOM's value separator)"
-    if not _AE_TITLE.match(value):
-        return "must be 1-16 characters of the DICOM AE character set (printable ASCII)"
-    if not value.strip(" "):
-        return "must not be only spaces"
-    if value != value.strip(" "):
-        return "must not start or end with a space (DICOM ignores them, peers compare them differently)"
-    return ""
 
 
 def _normalise(peer, ctx):
@@ -112,8 +96,8 @@ def _normalise(peer, ctx):
     if "move-destination" in result["roles"]:
         result.update(
             host=peer.get("host"),
-            port=_port(peer.get("port")),
-            forward_port=_port(peer.get("forward_port")),
+            port=port_number(peer.get("port")),
+            forward_port=port_number(peer.get("forward_port")),
             dns_names=list(peer.get("dns_names") or []),
         )
     return result
@@ -134,7 +118,7 @@ def pacs_peers_problems(peers, ctx=None):
     reserved_names = set(ctx.get("reserved_names") or ())
     reserved_identities = set(ctx.get("reserved_identities") or ())
     # The task's own ports; move_forward is the default destination's tunnel.
-    task_ports = {_port(p) for k, p in (ctx.get("task_ports") or {}).items() if k != "move_forward"} - {None}
+    task_ports = {port_number(p) for k, p in (ctx.get("task_ports") or {}).items() if k != "move_forward"} - {None}
     pacs_aet = ctx.get("pacs_aet")
     names, aets, identities, forward_ports, hosts = {}, {}, {}, {}, {}
     callers = 0
@@ -213,9 +197,9 @@ def pacs_peers_problems(peers, ctx=None):
                 if value in (None, ""):
                     what = "its TLS port" if field == "port" else "the task's loopback port for its tunnel"
                     complain(label, field, f"is required for a move-destination ({what})")
-                elif _port(value) is None:
+                elif port_number(value) is None:
                     complain(label, field, f"must be a port 1-65535, got {value!r}")
-            forward = _port(peer.get("forward_port"))
+            forward = port_number(peer.get("forward_port"))
             if forward is not None:
                 if forward in task_ports:
                     complain(label, "forward_port", f"{forward} is one of the task's own ports")
@@ -237,7 +221,7 @@ def pacs_peers_problems(peers, ctx=None):
                     complain(label, field, "is only for a move-destination (the peer's roles do not include it)")
 
         validity = peer.get("validity_days")
-        if validity is not None and (isinstance(validity, bool) or _port(validity) is None):
+        if validity is not None and (isinstance(validity, bool) or port_number(validity) is None):
             complain(label, "validity_days", f"must be a whole number of days, got {validity!r}")
         inventory_host = peer.get("inventory_host")
         if inventory_host not in (None, "") and not (
@@ -268,7 +252,7 @@ def pacs_peers_derive(peers, ctx=None):
     pacs_peers_problems first)."""
     ctx = dict(ctx or {})
     normal = [_normalise(p, ctx) for p in peers or []]
-    default_forward = _port(ctx.get("default_forward_port"))
+    default_forward = port_number(ctx.get("default_forward_port"))
     default_validity = int(ctx.get("default_validity_days") or 0)
     allowed, destinations, tunnels, leaves, hosts = [], [], [], [], {}
     edge = {"storage": [], "query": []}

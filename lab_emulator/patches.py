@@ -21,6 +21,7 @@ from moto.backup.models import BackupBackend, Plan
 from moto.backup.responses import BackupResponse
 from moto.cognitoidp.exceptions import InvalidParameterException
 from moto.cognitoidp.models import CognitoIdpBackend
+from moto.core.exceptions import JsonRESTError
 from moto.core.responses import ActionResult
 from moto.datasync.exceptions import InvalidRequestException
 from moto.datasync.responses import DataSyncResponse
@@ -41,9 +42,12 @@ from moto.elbv2.models import ELBv2Backend, FakeLoadBalancer
 from moto.elbv2.responses import ELBV2Response
 from moto.events.models import EventPattern
 from moto.events.responses import EventsHandler
+from moto.kms.exceptions import ValidationException as KmsValidationException
+from moto.kms.models import KmsBackend
+from moto.kms.responses import KmsResponse
 from moto.moto_api._internal import mock_random
 
-_MARK = "_pacs_moto_ext_applied"
+_MARK = "_pacs_lab_emulator_applied"
 JSON = {"Content-Type": "application/json"}
 # AWS Backup paths moto 5.2.5 has no URL rule for (the plans' rule, `/backup/plans/.+`, spans the selections);
 # written as botocore sends them (the server turns `/?` into a rule without the slash).
@@ -1019,6 +1023,70 @@ def events_test_event_pattern(self):
     return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
 
 
+# --- KMS: the key deletion calls, EnableKey and DisableKey of a key named by its ARN -----------------------
+
+
+# AWS takes a key's id or its ARN in ScheduleKeyDeletion, CancelKeyDeletion, EnableKey and DisableKey. moto
+# 5.2.5 validates either, then looks its keys up by the value as sent, so a key ARN ends in KeyError (HTTP
+# 500). amazon.aws.kms_key names an existing key by its ARN: `state: absent` (ScheduleKeyDeletion: the
+# teardown, roles/aws_teardown/tasks/keys.yml) failed, and so did `state: present` on a key pending deletion
+# (CancelKeyDeletion, then EnableKey: role kms_key taking the key of a torn-down deployment back) and
+# `enabled: false` (DisableKey). The backend's four methods now take either. ScheduleKeyDeletion and
+# CancelKeyDeletion also answer and refuse as AWS: the key's ARN as KeyId, ScheduleKeyDeletion's KeyState and
+# PendingWindowInDays; a window outside 7 to 30 days is a ValidationException (moto kept the key as it was
+# and answered no date); scheduling a key already pending deletion, or cancelling the deletion of one that is
+# not, is a KMSInvalidStateException (moto started the window again, or disabled an enabled key). The alias
+# stays with a key pending deletion, as on AWS (where KMS deletes it with the key at the window's end).
+def _kms_backend_taking_key_arns(original):
+    def method(self, key_id, *args, **kwargs):
+        return original(self, self.get_key_id(key_id), *args, **kwargs)
+
+    method.__name__ = original.__name__
+    method.__doc__ = f"moto's {original.__name__}, of a key named by its id or its ARN."
+    return method
+
+
+class KmsInvalidState(JsonRESTError):
+    code = 400
+
+    def __init__(self, message):
+        super().__init__("KMSInvalidStateException", message)
+
+
+def _kms_key(response):
+    """The key a KeyId (key id or key ARN, as AWS takes in these calls) names; NotFoundException otherwise."""
+    key_id = response._get_param("KeyId")
+    response._validate_cmk_id(key_id)
+    return response.kms_backend.keys[response.kms_backend.get_key_id(key_id)]
+
+
+def kms_schedule_key_deletion(self):
+    """ScheduleKeyDeletion of a key named by its id or ARN, answered and refused as AWS does."""
+    key = _kms_key(self)
+    window = self._get_param("PendingWindowInDays")
+    window = 30 if window is None else int(window)
+    if not 7 <= window <= 30:
+        raise KmsValidationException(
+            f"1 validation error detected: Value '{window}' at 'pendingWindowInDays' failed to satisfy "
+            "constraint: Member must have value between 7 and 30"
+        )
+    if key.key_state == "PendingDeletion":
+        raise KmsInvalidState(f"{key.arn} is pending deletion.")
+    deletion_date = self.kms_backend.schedule_key_deletion(key.id, window)
+    return json.dumps(
+        {"KeyId": key.arn, "DeletionDate": deletion_date, "KeyState": key.key_state, "PendingWindowInDays": window}
+    )
+
+
+def kms_cancel_key_deletion(self):
+    """CancelKeyDeletion of a key named by its id or ARN: the key is Disabled again, as on AWS."""
+    key = _kms_key(self)
+    if key.key_state != "PendingDeletion":
+        raise KmsInvalidState(f"{key.arn} is not pending deletion.")
+    self.kms_backend.cancel_key_deletion(key.id)
+    return json.dumps({"KeyId": key.arn})
+
+
 def apply():
     """Add the extensions to moto's classes; a second call does nothing."""
     if getattr(DataSyncResponse, _MARK, False):
@@ -1091,4 +1159,8 @@ def apply():
     BackupBackend.delete_backup_vault = _delete_backup_vault_as_aws(BackupBackend.delete_backup_vault)
     BackupBackend.describe_backup_vault = _describe_backup_vault_as_aws(BackupBackend.describe_backup_vault)
     EventsHandler.test_event_pattern = events_test_event_pattern
+    for name in ("schedule_key_deletion", "cancel_key_deletion", "enable_key", "disable_key"):
+        setattr(KmsBackend, name, _kms_backend_taking_key_arns(getattr(KmsBackend, name)))
+    KmsResponse.schedule_key_deletion = kms_schedule_key_deletion
+    KmsResponse.cancel_key_deletion = kms_cancel_key_deletion
     setattr(DataSyncResponse, _MARK, True)

@@ -91,19 +91,6 @@ except ImportError:  # running from the project tree (unit tests)
     from module_utils import pacs_aws
 
 
-def document_of(value):
-    """The policy document as a dict, from a dict or a JSON string."""
-    if isinstance(value, dict):
-        return value
-    try:
-        parsed = json.loads(value)
-    except ValueError as err:
-        raise ValueError(f"policy is not valid JSON: {err}") from err
-    if not isinstance(parsed, dict):
-        raise ValueError("policy must be a JSON object (a policy document)")
-    return parsed
-
-
 def find(client, name):
     """(vault ARN, stored policy document or None); (None, None) when the vault does not exist."""
     try:
@@ -115,7 +102,7 @@ def find(client, name):
         stored = client.get_backup_vault_access_policy(BackupVaultName=name, aws_retry=True)
     except is_boto3_error_code("ResourceNotFoundException"):  # AWS's answer for a vault without a policy
         return vault["BackupVaultArn"], None
-    return vault["BackupVaultArn"], document_of(stored.get("Policy") or "{}")
+    return vault["BackupVaultArn"], pacs_aws.policy_document(stored.get("Policy") or "{}")
 
 
 def result_of(name, arn, document):
@@ -126,7 +113,7 @@ def result_of(name, arn, document):
 
 def ensure_present(module, client):
     name = module.params["backup_vault_name"]
-    wanted = document_of(module.params["policy"])
+    wanted = pacs_aws.policy_document(module.params["policy"])
     arn, current = find(client, name)
     if arn is None and module.check_mode:  # an earlier task in check mode would have made the vault
         module.exit_json(changed=True, **result_of(name, "", wanted))

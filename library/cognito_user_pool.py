@@ -147,14 +147,9 @@ user_pool:
       type: dict
 """
 
-import contextlib
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -367,15 +362,7 @@ def main():
     if not 6 <= minimum <= 99:
         module.fail_json(msg=f"the password minimum length must be between 6 and 99, not {minimum}")
     client = pacs_aws.aws_client(module, "cognito-idp")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"Cognito user pool {module.params['name']}")
+    pacs_aws.run_state(module, client, ensure_present, ensure_absent, f"Cognito user pool {module.params['name']}")
 
 
 if __name__ == "__main__":

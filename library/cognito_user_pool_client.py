@@ -135,13 +135,8 @@ client_secret:
   type: str
 """
 
-import contextlib
-
 from ansible_collections.amazon.aws.plugins.module_utils.botocore import is_boto3_error_code
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -299,15 +294,13 @@ def main():
     if needs_callback and not module.params["callback_urls"]:
         module.fail_json(msg="the code flow needs at least one callback URL (callback_urls)")
     client = pacs_aws.aws_client(module, "cognito-idp")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"app client {module.params['name']} of {module.params['user_pool_id']}")
+    pacs_aws.run_state(
+        module,
+        client,
+        ensure_present,
+        ensure_absent,
+        f"app client {module.params['name']} of {module.params['user_pool_id']}",
+    )
 
 
 if __name__ == "__main__":

@@ -126,13 +126,8 @@ flow_log:
       type: dict
 """
 
-import contextlib
-
 from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -319,15 +314,7 @@ def main():
     module = AnsibleAWSModule(argument_spec=argument_spec, supports_check_mode=True)
     validate(module)
     client = pacs_aws.aws_client(module, "ec2")
-    try:
-        if module.params["state"] == "present":
-            ensure_present(module, client)
-        else:
-            ensure_absent(module, client)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"flow log of {module.params['resource_id']}")
+    pacs_aws.run_state(module, client, ensure_present, ensure_absent, f"flow log of {module.params['resource_id']}")
 
 
 if __name__ == "__main__":

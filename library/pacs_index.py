@@ -254,10 +254,7 @@ def orthanc_import(client, params, files):
 
 def main():
     argument_spec = {
-        "engine": {"type": "str", "required": True, "choices": list(pacs_rest.ENGINES)},
-        "url": {"type": "str", "required": True},
-        "ca_path": {"type": "path"},
-        "validate_certs": {"type": "bool", "default": True},
+        **pacs_rest.module_options(request_timeout=60),
         "url_username": {"type": "str"},
         "url_password": {"type": "str", "no_log": True},
         "dicoogle_username": {"type": "str"},
@@ -271,8 +268,6 @@ def main():
         "poll_interval": {"type": "float", "default": 2},
         "workers": {"type": "int", "default": 4},
         "skip_held": {"type": "bool", "default": True},
-        "request_timeout": {"type": "float", "default": 60},
-        "retries": {"type": "int", "default": 3},
         "fail_on_errors": {"type": "bool", "default": True},
     }
     module = AnsibleModule(
@@ -290,22 +285,14 @@ def main():
             msg=f"engine is orthanc and start_index is true: path ({params['path']}) must be a folder here"
         )
     started = time.monotonic()
-    try:
-        client = pacs_rest.make_client(
-            params["engine"],
-            params["url"],
-            login=params["dicoogle_username"],
-            login_password=params["dicoogle_password"],
-            workers=params["workers"],
-            ca_file=params["ca_path"],
-            validate_certs=params["validate_certs"],
-            username=params["url_username"],
-            password=params["url_password"],
-            timeout=params["request_timeout"],
-            retries=params["retries"],
-        )
-    except ValueError as err:
-        module.fail_json(msg=str(err))
+    client = pacs_rest.module_client(
+        module,
+        username=params["url_username"],
+        password=params["url_password"],
+        login=params["dicoogle_username"],
+        login_password=params["dicoogle_password"],
+        workers=params["workers"],
+    )
 
     try:
         if not params["start_index"]:
@@ -333,7 +320,7 @@ def main():
         if params["study_uids"] and params["wait"] and not module.check_mode:
             found, missing = client.find_studies(params["study_uids"])
     except pacs_rest.PacsRestError as err:
-        module.fail_json(msg=f"{params['engine']} at {params['url']}: {err}", status=err.status)
+        pacs_rest.module_fail(module, err)
 
     result.update(
         changed=changed if not module.check_mode else result["indexed"] > 0,

@@ -210,11 +210,10 @@ from ansible.module_utils.basic import AnsibleModule
 
 try:
     from ansible.module_utils import pacs_rest
+    from ansible.module_utils.pacs_checks import ae_title_problem
 except ImportError:  # running from the project tree (unit tests)
     from module_utils import pacs_rest
-
-# 1-16 characters of the DICOM default repertoire without backslash (the rule of roles/pacs_settings).
-_AE_TITLE = re.compile(r"^[\x20-\x5b\x5d-\x7e]{1,16}$")
+    from module_utils.pacs_checks import ae_title_problem
 
 # Orthanc: the rights of a modality entry, as the rendered DicomModalities has them.
 CALLER_RIGHTS = ("AllowEcho", "AllowStore", "AllowFind", "AllowMove")
@@ -253,16 +252,6 @@ def step(what, func, *args, **kwargs):
         return func(*args, **kwargs)
     except pacs_rest.PacsRestError as err:
         raise EngineError(f"{what}: {err}", err.status) from err
-
-
-def ae_title_problem(value):
-    if not isinstance(value, str) or not _AE_TITLE.match(value):
-        return "must be 1-16 characters of the DICOM AE character set (printable ASCII without backslash)"
-    if not value.strip(" "):
-        return "must not be only spaces"
-    if value != value.strip(" "):
-        return "must not start or end with a space"
-    return ""
 
 
 def input_problems(params):
@@ -603,10 +592,7 @@ def orthanc_sync(client, params, check_mode):
 
 def main():
     argument_spec = {
-        "engine": {"type": "str", "required": True, "choices": list(pacs_rest.ENGINES)},
-        "url": {"type": "str", "required": True},
-        "ca_path": {"type": "path"},
-        "validate_certs": {"type": "bool", "default": True},
+        **pacs_rest.module_options(request_timeout=30),
         "login": {"type": "str"},
         "password": {"type": "str", "no_log": True},
         "aetitle": {"type": "str"},
@@ -626,8 +612,6 @@ def main():
         },
         "orthanc_caller_address": {"type": "str", "default": "127.0.0.1"},
         "orthanc_caller_port": {"type": "int", "default": 104},
-        "request_timeout": {"type": "float", "default": 30},
-        "retries": {"type": "int", "default": 3},
     }
     module = AnsibleModule(
         argument_spec=argument_spec, supports_check_mode=True, required_together=[("login", "password")]
@@ -637,25 +621,12 @@ def main():
     if problems:
         module.fail_json(msg="; ".join(problems))
     engine = params["engine"]
-    try:
-        client = pacs_rest.make_client(
-            engine,
-            params["url"],
-            ca_file=params["ca_path"],
-            validate_certs=params["validate_certs"],
-            username=params["login"],
-            password=params["password"],
-            timeout=params["request_timeout"],
-            retries=params["retries"],
-        )
-    except ValueError as err:
-        module.fail_json(msg=str(err))
+    client = pacs_rest.module_client(module, username=params["login"], password=params["password"])
     sync = dicoogle_sync if engine == "dicoogle" else orthanc_sync
     try:
         result = sync(client, params, module.check_mode)
     except EngineError as err:
-        hint = " (login and password refused?)" if err.status in (401, 403) else ""
-        module.fail_json(msg=f"{engine} at {params['url']}: {err}{hint}", status=err.status)
+        pacs_rest.module_fail(module, err, " (login and password refused?)" if err.status in (401, 403) else "")
     module.exit_json(engine=engine, **result)
 
 

@@ -482,3 +482,47 @@ def make_client(engine, base_url, *, login=None, login_password=None, workers=4,
     if engine == "dicoogle":
         return DicoogleClient(rest, login=login, password=login_password, sleep=sleep)
     return OrthancClient(rest, workers=workers, sleep=sleep)
+
+
+# --- What a module that talks to the PACS's web API shares (library/pacs_index.py, library/pacs_peers_engine.py)
+
+
+def module_options(request_timeout):
+    """The argument_spec entries of such a module: the engine, where its web API is, TLS, and how long a
+    request may take and how often it is retried. Each module adds its own login options."""
+    return {
+        "engine": {"type": "str", "required": True, "choices": list(ENGINES)},
+        "url": {"type": "str", "required": True},
+        "ca_path": {"type": "path"},
+        "validate_certs": {"type": "bool", "default": True},
+        "request_timeout": {"type": "float", "default": request_timeout},
+        "retries": {"type": "int", "default": 3},
+    }
+
+
+def module_client(module, *, username, password, **client):
+    """The engine's client from the module's options (module_options), with HTTP basic authentication as
+    username and password; `client` goes to make_client (Dicoogle's login, workers). A bad option fails
+    the module."""
+    params = module.params
+    try:
+        return make_client(
+            params["engine"],
+            params["url"],
+            ca_file=params["ca_path"],
+            validate_certs=params["validate_certs"],
+            username=username,
+            password=password,
+            timeout=params["request_timeout"],
+            retries=params["retries"],
+            **client,
+        )
+    except ValueError as err:
+        module.fail_json(msg=str(err))
+
+
+def module_fail(module, err, hint=""):
+    """Fail the module with what went wrong at the engine: which engine, where, the error and its HTTP status
+    (err: a PacsRestError, or any error with a `status`)."""
+    params = module.params
+    module.fail_json(msg=f"{params['engine']} at {params['url']}: {err}{hint}", status=getattr(err, "status", None))

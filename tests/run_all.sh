@@ -8,7 +8,7 @@
 # start when it has passed. The gates run in lanes at once: one Ansible run
 # keeps about one core busy, so lanes side by side fill both cores of the
 # machines this runs on:
-#   lane 1a: yamllint, ansible-lint, ruff, syntax-check (beside set-up)
+#   lane 1a: yamllint, role-docs, ansible-lint, ruff, syntax-check (beside set-up)
 #   lane 1b: pytest-unit (files, throw-away containers, moto in-process or on
 #            a port of its own)
 #   lane 2:  pytest-integration (the lab itself: site.yml twice, smoke, set-up, day two,
@@ -18,10 +18,7 @@
 #   lane 3:  molecule (its own deployment name in the lab's moto)
 # Lanes 1a and 1b run niced: they fill the CPU that set-up and the two serial
 # lanes (one Ansible run after another) leave idle instead of slowing them.
-# Measured alone on 2 cores: ansible-lint 7.7 min; venv and set-up of a
-# fresh clone ~7.6 min. On a clean clone at stop 11 (set-up before every gate, the main job
-# run three times): integration ended after 49.5 min, molecule after 58, lane
-# 1 after 64; .ci/run 72 min in all (CI: 66 min).
+# Gate and lane times: docs/performance.md.
 # PACS_TEST_SERIAL=1 runs set-up, then the lanes, one after the other.
 # Each gate runs even when an earlier one failed, but for set-up: when it
 # fails, the gates that need the lab (unit, integration, molecule) do not run,
@@ -134,6 +131,7 @@ molecule_all() {
 
 lane_1a() {
   gate 1 yamllint yamllint --strict .
+  gate 9 role-docs python tools/role_docs.py --check
   gate 2 ansible-lint ansible-lint --profile production
   gate 3 ruff ruff check .
   gate 4 syntax-check syntax_check_all
@@ -189,7 +187,7 @@ niced() {
 
 # How many gates the lanes above run, set-up included: the summary checks
 # every one reported.
-GATE_COUNT=9
+GATE_COUNT=10
 
 # setup_gate: set-up as gate 0; setup_ok=0 when it failed.
 setup_ok=1

@@ -1,28 +1,31 @@
 """Day two against the lab: config collection with drift (playbooks/collect.yml), reconfiguration
 (playbooks/reconfigure.yml), and a forced rotation of every certificate under DICOM load.
 
-- A converged lab: collect exits 0, its report lists every TLS port serving the certificate Secrets
-  Manager holds, the containers, the hosts and the stamps, with no drift.
+- A converged lab: collect (through bin/pacs_collect.py, as the scheduled drift job runs it) exits 0,
+  its report lists every TLS port serving the certificate Secrets Manager holds, the containers, the
+  hosts and the stamps, with no drift.
 - Rotation under load: a loop of C-ECHO (through both tunnels) and C-STORE runs on the client host,
   through the TLS edge, while `reconfigure.yml -e rotate=true` issues new keys and certificates for every
   leaf and the tunnels re-read them (SIGHUP). No association may fail; afterwards every TLS port serves
   a new certificate, the one Secrets Manager now holds (by fingerprint).
-- Drift: a move destination in the PACS's rendered settings is changed by hand. collect exits 2 and
-  names it; `reconfigure.yml --check --diff` shows the change back and makes none; reconfigure puts it
-  back; collect exits 0 again.
+- Drift: a move destination in the PACS's rendered settings is changed by hand. collect exits 20 (drift;
+  a broken run would keep Ansible's own status) and names it; `reconfigure.yml --check --diff` shows the
+  change back and makes none; reconfigure puts it back; collect exits 0 again.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from tests.support.ansible_run import PlaybookRun, run_playbook
+from tests.support.ansible_run import ROOT, PlaybookRun, run_playbook
 from tests.support.lab_docker import docker, lab_pacs_engine
 
 CLIENT_HOST = "pacs-lab-client"
@@ -53,8 +56,26 @@ done
 """
 
 
+# bin/pacs_collect.py's exit codes (README.md, "Exit codes"); any other is a broken run.
+NO_DRIFT, DRIFT = 0, 20
+
+
+def run_collect(*extra: str) -> PlaybookRun:
+    """playbooks/collect.yml through bin/pacs_collect.py, as the scheduled drift job runs it."""
+    args = [sys.executable, "bin/pacs_collect.py", "-i", "inventories/lab", "playbooks/collect.yml", *extra]
+    env = dict(os.environ, ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"), ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    beside = Path(sys.executable).with_name("ansible-playbook")
+    if beside.exists():
+        env.setdefault("PACS_ANSIBLE_PLAYBOOK", str(beside))
+    started = time.monotonic()
+    proc = subprocess.run(
+        args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=1800, check=False
+    )
+    return PlaybookRun(args, proc.returncode, proc.stdout, time.monotonic() - started)
+
+
 def collect(reports: Path, *extra: str) -> tuple[PlaybookRun, dict]:
-    run = run_playbook("playbooks/collect.yml", "-e", json.dumps({"collect_reports_dir": str(reports)}), *extra)
+    run = run_collect("-e", json.dumps({"collect_reports_dir": str(reports)}), *extra)
     latest = reports / "latest-pacs-lab.json"
     return run, (json.loads(latest.read_text()) if latest.exists() else {})
 
@@ -72,7 +93,7 @@ def baseline(reports) -> tuple[PlaybookRun, dict]:
 
 def test_collect_on_a_converged_lab_reports_no_drift(baseline, reports):
     run, report = baseline
-    assert run.returncode == 0, run.report()
+    assert run.returncode == NO_DRIFT, run.report()
     assert report["drift"] == [], report["drift"]
     assert {port["name"] for port in report["tls_ports"]} == TLS_PORTS
     for port in report["tls_ports"]:
@@ -143,7 +164,7 @@ def test_forced_rotation_under_load_fails_no_association(baseline, reports):
     assert during >= 10, f"only {during} associations overlapped the rotation ({associations} in all)"
 
     run, report = collect(reports)
-    assert run.returncode == 0, run.report()
+    assert run.returncode == NO_DRIFT, run.report()
     for port in report["tls_ports"]:
         assert port["serves_desired"], port
         assert port["fingerprint_sha256"] != before[port["name"]], f"{port['name']} still serves the old certificate"
@@ -161,7 +182,7 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
     settings.write_text(edited)
     try:
         drifted, report = collect(reports)
-        assert drifted.returncode == 2, drifted.report()
+        assert drifted.returncode == DRIFT, drifted.report()
         reasons = " ".join(f"{item['where']}: {item['what']}" for item in report["drift"])
         assert "lab_pacs_task.json" in reasons and "pacs-lab-confs" in reasons, reasons
         assert "COLLECT DRIFT" in drifted.output
@@ -179,7 +200,7 @@ def test_hand_edited_move_destination_is_reported_shown_and_put_back(reports):
         if settings.read_text() == edited:
             settings.write_text(original)
     clean, report = collect(reports)
-    assert clean.returncode == 0 and report["drift"] == [], clean.report()
+    assert clean.returncode == NO_DRIFT and report["drift"] == [], clean.report()
 
 
 def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_current_one_out(reports):
@@ -233,7 +254,7 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
         )
         assert old_task.returncode == 0, old_task.report()
         drifted, report = collect(reports)
-        assert drifted.returncode == 2, drifted.report()
+        assert drifted.returncode == DRIFT, drifted.report()
         behind = [item for item in report["drift"] if "behind the Debian archive" in item["what"]]
         assert len(behind) == 1 and behind[0]["where"].startswith("container pacs-lab-nginx "), report["drift"]
         assert f"nginx-light {older} -> {current}" in behind[0]["what"], behind[0]
@@ -249,4 +270,4 @@ def test_an_image_behind_the_debian_archive_is_drift_and_reconfigure_rolls_the_c
             run_playbook("playbooks/stages/pacs_task.yml", "-e", json.dumps({"container_images_digests": digests}))
         docker("rmi", "--force", behind_ref, behind_digest)
     clean, report = collect(reports)
-    assert clean.returncode == 0 and report["drift"] == [], clean.report()
+    assert clean.returncode == NO_DRIFT and report["drift"] == [], clean.report()

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.test_day_two import CLIENT_HOST, CT_FILE, LOAD_LOOP
+from tests.integration.test_day_two import CLIENT_HOST, CT_FILE, DRIFT, LOAD_LOOP, NO_DRIFT, run_collect
 from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.lab_aws import lab_client
 from tests.support.lab_docker import docker
@@ -200,15 +200,15 @@ def test_the_onboarding_bundle_holds_its_peer_only(peer_files, loaded, tmp_path)
 def test_collect_lists_the_peers_and_sees_the_edge_apart_from_the_list(peer_files, loaded, tmp_path):
     reports = tmp_path / "reports"
     args = ["-e", json.dumps({"collect_reports_dir": str(reports)})]
-    listed = run_playbook("playbooks/collect.yml", "-e", f"@{peer_files['with']}", *args)
+    listed = run_collect("-e", f"@{peer_files['with']}", *args)
     report = json.loads((reports / "latest-pacs-lab.json").read_text())
-    assert listed.returncode == 0, listed.report() + json.dumps(report.get("drift"))
+    assert listed.returncode == NO_DRIFT, listed.report() + json.dumps(report.get("drift"))
     by_name = {p["name"]: p for p in report["peers"]}
     assert set(by_name) == {"dicom-client", "storage-node", "modality-1"}
     assert by_name["modality-1"]["days_left"] > 80 and by_name["modality-1"]["not_after"]
-    apart = run_playbook("playbooks/collect.yml", *args)
+    apart = run_collect(*args)
     report = json.loads((reports / "latest-pacs-lab.json").read_text())
-    assert apart.returncode == 2, apart.report()
+    assert apart.returncode == DRIFT, apart.report()
     assert any("modality-1" in d["where"] + d["what"] for d in report["drift"]), report["drift"]
 
 

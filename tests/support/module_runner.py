@@ -101,7 +101,7 @@ def mocked_aws() -> Iterator[None]:
     """moto's in-process AWS (with the project's moto extensions applied) and fake credentials."""
     from moto import mock_aws
 
-    import tests.moto_ext  # noqa: F401 - applies the extensions to moto's response classes
+    import lab_emulator  # noqa: F401 - applies the extensions to moto's response classes
 
     with fake_aws_env(), shared_botocore_loader(), mock_aws():
         yield

@@ -7,6 +7,11 @@ test_pacs_settings_render.py and test_pacs_settings_live.py share these renders 
 their own. A test that writes into a rendered folder must copy it first
 (tests.support.settings_render.copy_of).
 
+`emulator_url` is the URL of the lab's AWS emulator (lab_emulator/server.py, moto with the project's
+extensions) started for the test module that asks for it on a free loopback port, and stopped by its pid
+after the module's last test (tests.support.moto_server). Its state is shared by the module's tests: each
+one that needs a clean account resets it (tests.support.moto_server.reset).
+
 The unit tests pin their own inputs: the Dicoogle archive variables that the lab's
 environment may carry (PACS_DICOOGLE_ARCHIVE, its checksum and version, exported by .ci/run)
 are removed before any test starts, so a render's Dicoogle version is the role's default or
@@ -17,10 +22,11 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
+from tests.support.moto_server import ServerDidNotStart, emulator
 from tests.support.settings_render import Render, render_into
 
 for _name in [name for name in os.environ if name.startswith("PACS_DICOOGLE_")]:
@@ -47,3 +53,14 @@ def settings_render(tmp_path_factory) -> Callable[..., Render]:
         return done[key]
 
     return render
+
+
+@pytest.fixture(scope="module")
+def emulator_url(tmp_path_factory) -> Iterator[str]:
+    """The lab's AWS emulator on a free loopback port for this test module: its URL (http://127.0.0.1:<port>)."""
+    log = tmp_path_factory.mktemp("moto") / "moto.log"
+    try:
+        with emulator(log) as url:
+            yield url
+    except ServerDidNotStart as error:
+        pytest.fail(str(error))

@@ -1,6 +1,6 @@
 """aws_deployment_info against moto's in-process AWS: a small deployment built with boto3, read back.
 
-moto 5.2.5 (with tests/moto_ext) answers every call the module makes, endpoint services and Route 53 private
+moto 5.2.5 (with lab_emulator) answers every call the module makes, endpoint services and Route 53 private
 zones included, so nothing here is skipped or faked. Its quirks: a load balancer is `active` once described (an
 NLB's ARN says `app/`, not `net/`), a service's running count stays 0, an interface endpoint is `available` at once.
 """

@@ -1,4 +1,4 @@
-"""ec2_vpc_endpoint_connection against moto's in-process EC2 (with tests/moto_ext's endpoint connections)."""
+"""ec2_vpc_endpoint_connection against moto's in-process EC2 (with lab_emulator's endpoint connections)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""efs_file_system_policy against moto's in-process EFS (DeleteFileSystemPolicy from tests/moto_ext)."""
+"""efs_file_system_policy against moto's in-process EFS (DeleteFileSystemPolicy from lab_emulator)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Bad inputs in the aws inventory stop playbooks/stages/aws.yml before any AWS call, with a message naming the variable.
+"""Bad inputs in the aws inventory stop playbooks/stages/aws.yml before any AWS call, with a message naming the
+variable.
 
 The endpoint is a closed loopback port: had any AWS call been made, the run would fail with a connection
 error in another task instead of in the checks of the first play.
@@ -67,6 +68,17 @@ CASES = {
         ["1-16 characters", "letters, digits"],
     ),
     "port out of range": ({"pacs_port_storage_tls": 70000}, "aws_network ports", ["between 1 and 65535"]),
+    # The message names the bad value itself (once a regex backreference that came out as a literal \1).
+    "images bucket not a bucket name": (
+        {"pacs_aws_images_bucket": "Bad_Images"},
+        "aws_network_images_bucket",
+        ["('Bad_Images') is not a valid S3 bucket name"],
+    ),
+    "log bucket not a bucket name": (
+        {"pacs_aws_log_bucket": "Bad_Logs"},
+        "aws_storage_log_bucket",
+        ["'Bad_Logs' is not a valid S3 bucket name"],
+    ),
     "async timeout too short": ({"aws_network_async_timeout": 5}, "aws_network_async_timeout", ["at least 60 seconds"]),
     "no store association": (
         {"dicom_client_store_associations": 0},

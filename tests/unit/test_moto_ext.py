@@ -1,76 +1,30 @@
-"""The project's extended moto server (tests/moto_ext), started on a free loopback port and spoken to with
-boto3 and, for the legacy EFS tag API, with community.aws.efs through ansible-playbook."""
+"""The lab's AWS emulator (lab_emulator: moto with the project's extensions), started on a free loopback port
+(tests/unit/conftest.py's emulator_url) and spoken to with boto3 and, for the legacy EFS tag API and KMS key
+deletion, with the modules that need them (community.aws.efs, amazon.aws.kms_key) through ansible-playbook."""
 
 from __future__ import annotations
 
+import datetime
 import json
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
 
 from tests.support.ansible_run import run_playbook
 from tests.support.module_runner import FAKE_AWS_ENV
+from tests.support.moto_server import reset
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER = ROOT / "tests" / "moto_ext" / "server.py"
 SUBNET = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0a"
 SECURITY_GROUP = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0a"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):
-    """The extended server in a subprocess, started as the lab starts it (script path, venv python)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(
-            [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
-            cwd="/",  # the script path must work from anywhere
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300  # moto imports slowly on a loaded 2-core machine
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/config", timeout=5) as answer:  # noqa: S310
-                    if answer.status == 201:  # moto answers its settings with 201
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"extended moto server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
-def aws(endpoint, monkeypatch):
+def aws(emulator_url, monkeypatch):
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
-    # A clean AWS for each test.
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
-    return lambda service: boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+    reset(emulator_url)  # a clean AWS for each test
+    return lambda service: boto3.client(service, endpoint_url=emulator_url, region_name="us-east-1")
 
 
 def test_legacy_efs_tag_api(aws):
@@ -472,13 +426,13 @@ def test_backup_jobs_and_restores_of_an_efs_recovery_point(aws):
         backup.describe_backup_job(BackupJobId="nope")
 
 
-def test_community_aws_efs_is_idempotent_with_tags(aws, endpoint, tmp_path):
+def test_community_aws_efs_is_idempotent_with_tags(aws, emulator_url, tmp_path):
     playbook = tmp_path / "efs.yml"
     playbook.write_text(PLAYBOOK)
     run = run_playbook(
         str(playbook),
         "-e",
-        f"moto_endpoint={endpoint}",
+        f"moto_endpoint={emulator_url}",
         "-e",
         f"ansible_python_interpreter={sys.executable}",
         "-e",
@@ -557,3 +511,97 @@ def test_network_load_balancer_security_groups_follow_aws_rules(aws):
         elbv2.set_security_groups(
             LoadBalancerArn=without["LoadBalancers"][0]["LoadBalancerArn"], SecurityGroups=[group]
         )
+
+
+def test_kms_key_deletion_of_a_key_named_by_its_arn(aws):
+    kms = aws("kms")
+    key = kms.create_key(Description="deployment key")["KeyMetadata"]
+    kms.create_alias(AliasName="alias/unit-kms", TargetKeyId=key["KeyId"])
+    # moto 5.2.5 answered HTTP 500 here: amazon.aws.kms_key names the key by its ARN.
+    answer = kms.schedule_key_deletion(KeyId=key["Arn"], PendingWindowInDays=7)
+    assert (answer["KeyId"], answer["KeyState"], answer["PendingWindowInDays"]) == (key["Arn"], "PendingDeletion", 7)
+    days = (answer["DeletionDate"] - datetime.datetime.now(datetime.UTC)).total_seconds() / 86400
+    assert 6.9 < days <= 7
+    # The alias stays with the key until KMS deletes both, as on AWS.
+    described = kms.describe_key(KeyId="alias/unit-kms")["KeyMetadata"]
+    assert (described["KeyId"], described["KeyState"], described["Enabled"]) == (key["KeyId"], "PendingDeletion", False)
+    # AWS refuses to schedule a key twice (moto started the window again) and a window outside 7 to 30 days.
+    with pytest.raises(kms.exceptions.KMSInvalidStateException, match="is pending deletion"):
+        kms.schedule_key_deletion(KeyId=key["KeyId"], PendingWindowInDays=30)
+    other = kms.create_key()["KeyMetadata"]
+    for window in (6, 31):
+        with pytest.raises(kms.exceptions.ClientError, match="ValidationException"):
+            kms.schedule_key_deletion(KeyId=other["Arn"], PendingWindowInDays=window)
+    assert kms.describe_key(KeyId=other["KeyId"])["KeyMetadata"]["KeyState"] == "Enabled"
+    # Taking the key back (amazon.aws.kms_key state present): cancelled, Disabled, then enabled, by its ARN.
+    with pytest.raises(kms.exceptions.KMSInvalidStateException, match="is not pending deletion"):
+        kms.cancel_key_deletion(KeyId=other["Arn"])
+    assert kms.cancel_key_deletion(KeyId=key["Arn"])["KeyId"] == key["Arn"]
+    assert kms.describe_key(KeyId=key["Arn"])["KeyMetadata"]["KeyState"] == "Disabled"
+    kms.enable_key(KeyId=key["Arn"])
+    assert kms.describe_key(KeyId="alias/unit-kms")["KeyMetadata"]["KeyState"] == "Enabled"
+    kms.disable_key(KeyId=key["Arn"])
+    assert kms.describe_key(KeyId=key["KeyId"])["KeyMetadata"]["KeyState"] == "Disabled"
+    with pytest.raises(kms.exceptions.NotFoundException):
+        kms.schedule_key_deletion(KeyId=key["Arn"].replace(key["KeyId"], "00000000-0000-0000-0000-000000000000"))
+
+
+KMS_PLAYBOOK = """
+- name: amazon.aws.kms_key against the lab's emulator, as roles kms_key and aws_teardown use it
+  hosts: localhost
+  connection: local
+  gather_facts: false
+  module_defaults:
+    group/amazon.aws.aws:
+      endpoint_url: "{{ moto_endpoint }}"
+      region: us-east-1
+  tasks:
+    - name: The key
+      amazon.aws.kms_key:
+        alias: alias/unit-teardown
+        tags: {"pacs:deployment": unit-teardown}
+        state: "{{ key_state }}"
+        pending_window: "{{ 7 if key_state == 'absent' else omit }}"
+      register: pacs_key
+    - name: Report
+      ansible.builtin.debug:
+        msg: "{{ {'changed': pacs_key.changed, 'state': pacs_key.key_state | default('')} | to_json }}"
+"""
+
+
+def test_amazon_aws_kms_key_schedules_deletion_and_takes_the_key_back(aws, emulator_url, tmp_path):
+    playbook = tmp_path / "kms.yml"
+    playbook.write_text(KMS_PLAYBOOK)
+
+    def kms_key(state, *options):
+        run = run_playbook(
+            str(playbook),
+            "-e",
+            f"moto_endpoint={emulator_url}",
+            "-e",
+            f"key_state={state}",
+            "-e",
+            f"ansible_python_interpreter={sys.executable}",
+            *options,
+            inventory="localhost,",
+            timeout=600,
+        )
+        assert run.returncode == 0, run.report()
+        return json.loads(run.output.split('"msg": "', 1)[1].split('"\n', 1)[0].replace('\\"', '"'))
+
+    kms = aws("kms")
+    assert kms_key("present")["changed"] is True
+    key = kms.describe_key(KeyId="alias/unit-teardown")["KeyMetadata"]
+    # The teardown's task: check mode changes nothing, the run schedules the deletion, a rerun finds it scheduled.
+    assert kms_key("absent", "--check") == {"changed": True, "state": "Enabled"}
+    assert kms.describe_key(KeyId=key["Arn"])["KeyMetadata"]["KeyState"] == "Enabled"
+    assert kms_key("absent") == {"changed": True, "state": "PendingDeletion"}
+    assert kms_key("absent") == {"changed": False, "state": "PendingDeletion"}
+    pending = kms.describe_key(KeyId="alias/unit-teardown")["KeyMetadata"]
+    days = (pending["DeletionDate"] - datetime.datetime.now(datetime.UTC)).total_seconds() / 86400
+    assert (pending["KeyId"], pending["KeyState"]) == (key["KeyId"], "PendingDeletion")
+    assert 6.9 < days <= 7
+    # Role kms_key on a deployment made again within the window: the same key, back and enabled.
+    assert kms_key("present") == {"changed": True, "state": "Enabled"}
+    assert kms_key("present") == {"changed": False, "state": "Enabled"}
+    assert kms.describe_key(KeyId="alias/unit-teardown")["KeyMetadata"]["KeyId"] == key["KeyId"]

@@ -293,7 +293,7 @@ def test_dicoogle_check_mode_changes_nothing():
         ({"aetitle": None}, "aetitle is required with engine dicoogle"),
         ({"allowed_aets": []}, "allowed_aets must not be empty with engine dicoogle"),
         ({"allowed_aets": ["DCMTK-CLIENT", "A" * 17]}, "allowed_aets[1] must be 1-16 characters"),
-        ({"allowed_aets": ["BACK\\SLASH"]}, "allowed_aets[0] must be 1-16 characters"),
+        ({"allowed_aets": ["BACK\\SLASH"]}, "allowed_aets[0] must not contain a backslash"),
         ({"allowed_aets": [" LEADING"]}, "allowed_aets[0] must not start or end with a space"),
         ({"allowed_aets": ["X", "X"]}, "allowed_aets must not list an AE title twice"),
         ({"known_allowed_aets": ["   "]}, "known_allowed_aets[0] must not be only spaces"),

@@ -75,7 +75,7 @@ def test_ae_titles_of_the_dicom_character_set_are_accepted(aet):
     [
         ("", "1-16 characters"),
         ("ABCDEFGHIJKLMNOPQ", "1-16 characters"),
-        ("BAD\\AET", "without backslash"),
+        ("BAD\\AET", "must not contain a backslash"),
         ("TAB\tAET", "no control characters"),
         ("NEW\nLINE", "no control characters"),
         ("ÄRZTE", "1-16 characters"),

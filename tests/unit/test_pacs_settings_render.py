@@ -354,7 +354,7 @@ def test_htpasswd_is_salted_sha512_crypt_and_private(dicoogle):
 # runs them all in one playbook run, as play variables), and the words its refusal must contain.
 BAD_INPUTS = {
     "ae title of 17 characters": ({"pacs_aet": "ABCDEFGHIJKLMNOPQ"}, ["pacs_settings_aet", "pacs_aet", "1-16"]),
-    "ae title with a backslash": ({"pacs_aet": "BAD\\AET"}, ["pacs_settings_aet", "without backslash"]),
+    "ae title with a backslash": ({"pacs_aet": "BAD\\AET"}, ["pacs_settings_aet", "must not contain a backslash"]),
     "ae title of spaces only": ({"pacs_client_aet": "    "}, ["pacs_settings_allowed_aets[0]", "only spaces"]),
     "duplicate ports": (
         {"pacs_port_query": 6666},

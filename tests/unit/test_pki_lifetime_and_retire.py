@@ -1,6 +1,7 @@
 """Role pki: a leaf's own lifetime (pki_leaves[].validity_days) and the retire entry point
-(pki_retired_leaves), run with ansible-playbook against the project's moto server on a free loopback
-port (tests/moto_ext, stopped by its pid), as deployment unit-pki of the lab's inventory.
+(pki_retired_leaves), run with ansible-playbook against the lab's AWS emulator on a free loopback
+port (lab_emulator, tests/unit/conftest.py's emulator_url, stopped by its pid), as deployment unit-pki
+of the lab's inventory.
 
 molecule/pki (side effect lifetime_and_retire.yml) runs the same story inside the scenario; this one
 needs no lab and adds the bounds of validity_days and retire's refusals against a live account.
@@ -10,11 +11,8 @@ from __future__ import annotations
 
 import datetime
 import json
-import socket
-import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import boto3
@@ -23,9 +21,8 @@ from cryptography import x509
 
 from tests.support.ansible_run import PlaybookRun, run_playbook
 from tests.support.module_runner import FAKE_AWS_ENV
+from tests.support.moto_server import reset
 
-ROOT = Path(__file__).resolve().parents[2]
-SERVER = ROOT / "tests" / "moto_ext" / "server.py"
 DEPLOYMENT = "unit-pki"
 PREFIX = f"{DEPLOYMENT}/pki"
 WEB = {"name": "web", "common_name": "web", "dns_names": ["web.unit.internal"], "usages": ["serverAuth"]}
@@ -56,53 +53,13 @@ RETIRE_PLAYBOOK = """\
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def endpoint(tmp_path_factory):
-    """The project's moto server in a subprocess on a free loopback port (not the lab's)."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("moto") / "moto.log"
-    with log.open("w") as out:
-        proc = subprocess.Popen(  # noqa: S603 - the venv's python and the checkout's script
-            [sys.executable, str(SERVER), "-H", "127.0.0.1", "-p", str(port)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300  # moto imports slowly on a loaded 2-core machine
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/moto-api/config", timeout=5) as answer:  # noqa: S310
-                    if answer.status == 201:  # moto answers its settings with 201
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"moto server did not start: {log.read_text()[-2000:]}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 @pytest.fixture
-def secrets(endpoint, monkeypatch):
+def secrets(emulator_url, monkeypatch):
     """A clean account for each test; its Secrets Manager client."""
     for name, value in FAKE_AWS_ENV.items():
         monkeypatch.setenv(name, value)
-    urllib.request.urlopen(urllib.request.Request(f"{endpoint}/moto-api/reset", method="POST"), timeout=10)  # noqa: S310
-    return boto3.client("secretsmanager", endpoint_url=endpoint, region_name="us-east-1")
+    reset(emulator_url)
+    return boto3.client("secretsmanager", endpoint_url=emulator_url, region_name="us-east-1")
 
 
 def play(playbook: str, endpoint: str, tmp_path: Path, **variables) -> PlaybookRun:
@@ -153,8 +110,8 @@ def account(secrets) -> dict[str, str]:
     }
 
 
-def test_a_leaf_gets_its_own_lifetime_and_keeps_its_certificate_when_it_changes(secrets, endpoint, tmp_path):
-    run = pki(endpoint, tmp_path, [WEB, PEER])
+def test_a_leaf_gets_its_own_lifetime_and_keeps_its_certificate_when_it_changes(secrets, emulator_url, tmp_path):
+    run = pki(emulator_url, tmp_path, [WEB, PEER])
     assert run.returncode == 0, run.report()
     assert abs(days_left(secrets, "peer") - 90) <= 1
     assert abs(days_left(secrets, "web") - 397) <= 1  # pki_leaf_validity_days
@@ -162,13 +119,13 @@ def test_a_leaf_gets_its_own_lifetime_and_keeps_its_certificate_when_it_changes(
 
     # A longer lifetime re-issues nothing: the valid certificate is kept until its next issue.
     longer = [WEB, {**PEER, "validity_days": 120}]
-    run = pki(endpoint, tmp_path, longer)
+    run = pki(emulator_url, tmp_path, longer)
     assert run.returncode == 0, run.report()
     assert "Nothing re-issued: every certificate is valid and as desired." in run.output, run.report()
     assert certificate(secrets, "peer") == issued
 
     # The next issue (here a forced rotation) uses it.
-    run = pki(endpoint, tmp_path, longer, pki_force_rotate=True)
+    run = pki(emulator_url, tmp_path, longer, pki_force_rotate=True)
     assert run.returncode == 0, run.report()
     assert abs(days_left(secrets, "peer") - 120) <= 1
     assert abs(days_left(secrets, "web") - 397) <= 1
@@ -181,37 +138,39 @@ def test_a_leaf_gets_its_own_lifetime_and_keeps_its_certificate_when_it_changes(
         (3650, "pki_leaves[1] (peer): validity_days (3650) must be shorter than pki_ca_validity_days (3650)"),
     ],
 )
-def test_a_lifetime_outside_the_bounds_is_refused_before_any_aws_call(secrets, endpoint, tmp_path, validity_days, rule):
-    run = pki(endpoint, tmp_path, [WEB, {**PEER, "validity_days": validity_days}])
+def test_a_lifetime_outside_the_bounds_is_refused_before_any_aws_call(
+    secrets, emulator_url, tmp_path, validity_days, rule
+):
+    run = pki(emulator_url, tmp_path, [WEB, {**PEER, "validity_days": validity_days}])
     assert run.returncode != 0
     assert rule in run.output, run.report()
     assert "Create or update the symmetric KMS key" not in run.output, run.report()
     assert account(secrets) == {}
 
 
-def test_retire_deletes_exactly_that_secret_and_a_rerun_changes_nothing(secrets, endpoint, tmp_path):
-    run = pki(endpoint, tmp_path, [WEB, PEER])
+def test_retire_deletes_exactly_that_secret_and_a_rerun_changes_nothing(secrets, emulator_url, tmp_path):
+    run = pki(emulator_url, tmp_path, [WEB, PEER])
     assert run.returncode == 0, run.report()
     before = account(secrets)
     assert f"{PREFIX}/peer" in before
 
-    run = retire(endpoint, tmp_path, [WEB], ["peer"], [f"{PREFIX}/peer"])
+    run = retire(emulator_url, tmp_path, [WEB], ["peer"], [f"{PREFIX}/peer"])
     assert run.returncode == 0, run.report()
     assert run.changed == 1, run.report()
     # Gone at once (not pending deletion), everything else as it was.
     assert account(secrets) == {name: version for name, version in before.items() if name != f"{PREFIX}/peer"}
 
-    run = retire(endpoint, tmp_path, [WEB], ["peer"], [])
+    run = retire(emulator_url, tmp_path, [WEB], ["peer"], [])
     assert run.returncode == 0, run.report()
     assert run.changed == 0, run.report()
 
     # No recovery window holds the name: the leaf can be issued again right away.
-    run = pki(endpoint, tmp_path, [WEB, PEER])
+    run = pki(emulator_url, tmp_path, [WEB, PEER])
     assert run.returncode == 0, run.report()
     assert abs(days_left(secrets, "peer") - 90) <= 1
 
 
-def test_retire_deletes_a_secret_pending_deletion_at_once(secrets, endpoint, tmp_path):
+def test_retire_deletes_a_secret_pending_deletion_at_once(secrets, emulator_url, tmp_path):
     # Deleted by hand with a recovery window, the name stays taken (moto refuses to create it, as AWS
     # does) until retire deletes it without one.
     secrets.create_secret(Name=f"{PREFIX}/old", SecretString="{}")
@@ -219,7 +178,7 @@ def test_retire_deletes_a_secret_pending_deletion_at_once(secrets, endpoint, tmp
     with pytest.raises(secrets.exceptions.ResourceExistsException):
         secrets.create_secret(Name=f"{PREFIX}/old", SecretString="{}")
 
-    run = retire(endpoint, tmp_path, [WEB], ["old"], [f"{PREFIX}/old"])
+    run = retire(emulator_url, tmp_path, [WEB], ["old"], [f"{PREFIX}/old"])
     assert run.returncode == 0, run.report()
     assert account(secrets) == {}
     secrets.create_secret(Name=f"{PREFIX}/old", SecretString="{}")
@@ -233,14 +192,14 @@ def test_retire_deletes_a_secret_pending_deletion_at_once(secrets, endpoint, tmp
         (["web", "peer/../ca"], "pki_retired_leaves: 'peer/../ca' is not a leaf name"),
     ],
 )
-def test_retiring_a_listed_leaf_or_the_ca_is_refused_before_any_change(secrets, endpoint, tmp_path, retired, rule):
+def test_retiring_a_listed_leaf_or_the_ca_is_refused_before_any_change(secrets, emulator_url, tmp_path, retired, rule):
     # retire reads no secret value: stand-ins are enough. web (not listed) comes first, so a check
     # made name by name, or after a deletion, would delete it before refusing.
     for name in ("ca", "web", "peer"):
         secrets.create_secret(Name=f"{PREFIX}/{name}", SecretString="{}")
     before = account(secrets)
 
-    run = retire(endpoint, tmp_path, [PEER], retired, [])
+    run = retire(emulator_url, tmp_path, [PEER], retired, [])
     assert run.returncode != 0
     assert rule in run.output, run.report()
     assert DELETE_TASK not in run.output, run.report()

@@ -45,6 +45,12 @@ def safe(call, default=None, **kwargs):
 KEY_PURPOSES = {"secrets": "", "data": "-data", "logs": "-logs", "ca": "-ca"}
 
 
+def _key_not_pending_deletion(kms, alias):
+    """True when the alias names a key that is not pending deletion."""
+    key = (safe(kms.describe_key, {}, KeyId=alias) or {}).get("KeyMetadata")
+    return bool(key) and key["KeyState"] != "PendingDeletion"
+
+
 def _key_state(kms, alias):
     key = safe(kms.describe_key, KeyId=alias)
     if not key:
@@ -855,10 +861,12 @@ def leftovers(deployment, tag_key):
         for p in idp.list_user_pools(MaxResults=60).get("UserPools", [])
         if p["Name"].startswith(f"{deployment}-")
     ]
+    # An alias stays with its key while the key is pending deletion (as on AWS, where KMS deletes both at the
+    # window's end): only the alias of a key that is not pending deletion is left over.
     left["kms_aliases"] = [
         f"alias/{deployment}{suffix}"
         for suffix in KEY_PURPOSES.values()
-        if safe(kms.describe_key, KeyId=f"alias/{deployment}{suffix}")
+        if _key_not_pending_deletion(kms, f"alias/{deployment}{suffix}")
     ]
     admin = admin_name_state(deployment)
     left["public_records"] = admin["records"]

@@ -1,4 +1,5 @@
-"""Role pacs_schedule on its control host: timers, the wrapper's lock, logs, retention, exit status."""
+"""Role pacs_schedule on its control host, with its shipped jobs: timers, the wrapper's lock, logs,
+retention, exit status, the drift job's exit codes, the reconfigure job's weekly full converge."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import testinfra
 
 HOST = "molecule-pacs-schedule"
 LOGS = "/var/log/pacs-schedule"
+STATE = "/var/lib/pacs-schedule"
 WRAPPER = "/usr/local/sbin/pacs-scheduled-run"
+FULL = "-e pacs_full_converge=true"
+MARKER = f"{STATE}/reconfigure.full-converge"
 
 
 @pytest.fixture(scope="module")
@@ -19,8 +23,11 @@ def host():
 
 @pytest.fixture(autouse=True)
 def clean(host):
-    host.run(f"rm -f {LOGS}/*.log /root/stand-in.calls /etc/stand-in.rc /etc/stand-in.sleep")
+    host.run(
+        f"rm -f {LOGS}/*.log /root/stand-in.calls /etc/stand-in.rc /etc/stand-in.sleep /etc/stand-in.drift {MARKER}"
+    )
     yield
+    host.run("systemctl reset-failed 'pacs-schedule-*.service'")
 
 
 def state(host, unit):
@@ -31,9 +38,22 @@ def logs(host, job):
     return sorted(host.run(f"ls -1 {LOGS}/{job}-*.log 2>/dev/null").stdout.split())
 
 
+def calls(host):
+    return host.run("cat /root/stand-in.calls 2>/dev/null").stdout.splitlines()
+
+
+def today(host) -> int:
+    return int(host.run("echo $(( $(date -u +%s) / 86400 ))").stdout)
+
+
 @pytest.mark.parametrize(
     ("job", "calendar"),
-    [("reconfigure", "*-*-* 03:15:00"), ("drift", "*-*-* *:00:00"), ("backup", "*-*-* 02:30:00")],
+    [
+        ("reconfigure", "*-*-* 03:15:00"),
+        ("drift", "*-*-* *:00:00"),
+        ("backup", "*-*-* 02:30:00"),
+        ("rotate", "*-*-01 04:00:00"),
+    ],
 )
 def test_each_job_has_an_enabled_running_timer(host, job, calendar):
     timer = host.service(f"pacs-schedule-{job}.timer")
@@ -41,42 +61,140 @@ def test_each_job_has_an_enabled_running_timer(host, job, calendar):
     shown = host.run(f"systemctl show -p TimersCalendar --value pacs-schedule-{job}.timer").stdout
     assert f"OnCalendar={calendar}" in shown, shown
     assert "Persistent=true" in host.file(f"/etc/systemd/system/pacs-schedule-{job}.timer").content_string
+    service = host.file(f"/etc/systemd/system/pacs-schedule-{job}.service").content_string
+    assert f"ExecStart={WRAPPER} {job}\n" in service, service
 
 
-def test_a_removed_job_leaves_no_unit(host):
-    assert not host.file("/etc/systemd/system/pacs-schedule-retired.timer").exists
-    assert not host.file("/etc/systemd/system/pacs-schedule-retired.service").exists
-    assert host.run(f"{WRAPPER} retired").rc == 64
+def test_removed_jobs_leave_no_unit(host):
+    # retired: removed by the scenario; catalog: shipped absent (lab only).
+    for job in ("retired", "catalog"):
+        assert not host.file(f"/etc/systemd/system/pacs-schedule-{job}.timer").exists
+        assert not host.file(f"/etc/systemd/system/pacs-schedule-{job}.service").exists
+        assert host.run(f"{WRAPPER} {job}").rc == 64
+
+
+def test_the_shipped_jobs_run_as_the_wrapper_says(host):
+    wrapper = host.file(WRAPPER).content_string
+    reconfigure = wrapper[wrapper.index("  reconfigure)") : wrapper.index(";;", wrapper.index("  reconfigure)"))]
+    assert "runner=''" in reconfigure and "full_converge=1" in reconfigure, reconfigure
+    drift = wrapper[wrapper.index("  drift)") : wrapper.index(";;", wrapper.index("  drift)"))]
+    assert "runner=bin/pacs_collect.py" in drift and "full_converge=0" in drift, drift
+    assert "-ge 7 ]" in wrapper  # every 7 days by default
 
 
 def test_a_run_logs_its_playbook_with_the_inventory_and_environment(host):
     assert host.run("systemctl start pacs-schedule-drift.service").rc == 0
     (log,) = logs(host, "drift")
     content = host.file(log).content_string
-    assert "stand-in ansible-playbook -i inventories/aws playbooks/collect.yml -e collect_fail_on_drift=true" in content
+    assert "# drift: bin/pacs_collect.py -i inventories/aws playbooks/collect.yml" in content, content
+    assert (
+        'stand-in ansible-playbook -i inventories/aws playbooks/collect.yml -e {"collect_fail_on_drift": false, '
+        '"collect_result_file": "/tmp/pacs-collect-' in content
+    ), content
+    assert "pacs_collect: exit 0: no drift" in content
     assert content.rstrip().endswith("exit 0"), content
     assert host.file(log).mode == 0o640
     assert "PACS_SITE=molecule" in host.file("/root/stand-in.calls").content_string
 
 
-def test_the_backup_job_runs_the_backup_with_its_retention(host):
+def test_a_job_runs_its_playbook_with_its_arguments(host):
+    assert host.run("systemctl start pacs-schedule-rotate.service").rc == 0
+    (log,) = logs(host, "rotate")
+    content = host.file(log).content_string
+    assert "stand-in ansible-playbook -i inventories/aws playbooks/reconfigure.yml -e rotate=true\n" in content, content
+    assert FULL not in content  # no full_converge on this job
+    assert content.rstrip().endswith("exit 0"), content
+
+
+def test_the_backup_job_runs_the_backup(host):
     assert host.run("systemctl start pacs-schedule-backup.service").rc == 0
     (log,) = logs(host, "backup")
     content = host.file(log).content_string
-    assert "stand-in ansible-playbook -i inventories/aws playbooks/backup.yml -e backup_keep=14" in content
+    assert "stand-in ansible-playbook -i inventories/aws playbooks/backup.yml\n" in content, content
     assert content.rstrip().endswith("exit 0"), content
+
+
+def exec_main_status(host, job) -> str:
+    return host.run(f"systemctl show -p ExecMainStatus --value pacs-schedule-{job}.service").stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("drift", "rc", "status", "says"),
+    [
+        ("0", "0", 0, "no drift"),
+        ("3", "0", 20, "drift: 3 drifted item(s); report reports/latest-molecule.md"),
+        # A broken run keeps Ansible's status, whatever drift it saw so far.
+        ("3", "2", 2, "broken run: ansible-playbook exited 2"),
+        ("none", "4", 4, "broken run: ansible-playbook exited 4"),
+        ("none", "0", 1, "broken run: ansible-playbook exited 0 without writing a verdict"),
+    ],
+)
+def test_the_drift_job_tells_drift_from_a_broken_run(host, drift, rc, status, says):
+    host.run(f"echo {drift} >/etc/stand-in.drift; echo {rc} >/etc/stand-in.rc")
+    started = host.run("systemctl start pacs-schedule-drift.service")
+    assert (started.rc == 0) == (status == 0), started.stderr
+    assert exec_main_status(host, "drift") == str(status)
+    if status:
+        assert host.run("systemctl show -p Result --value pacs-schedule-drift.service").stdout.strip() == "exit-code"
+    (log,) = logs(host, "drift")
+    content = host.file(log).content_string
+    assert f"pacs_collect: exit {status}: {says}" in content, content
+    assert content.rstrip().endswith(f"exit {status}"), content
 
 
 def test_the_playbooks_exit_status_reaches_systemd(host):
     host.run("echo 2 >/etc/stand-in.rc")
-    assert host.run("systemctl start pacs-schedule-drift.service").rc != 0
-    assert host.run("systemctl show -p Result --value pacs-schedule-drift.service").stdout.strip() == "exit-code"
-    (log,) = logs(host, "drift")
+    assert host.run("systemctl start pacs-schedule-backup.service").rc != 0
+    assert host.run("systemctl show -p Result --value pacs-schedule-backup.service").stdout.strip() == "exit-code"
+    assert exec_main_status(host, "backup") == "2"
+    (log,) = logs(host, "backup")
     assert host.file(log).content_string.rstrip().endswith("exit 2")
-    host.run("systemctl reset-failed pacs-schedule-drift.service")
+
+
+def reconfigure_runs_in_full(host) -> bool:
+    """Run the reconfigure job once (through its unit) and say whether it converged in full."""
+    host.run(f"rm -f {LOGS}/reconfigure-*.log /root/stand-in.calls")
+    # reset-failed also resets the unit's start rate limit (5 starts in 10 s by default).
+    host.run("systemctl reset-failed pacs-schedule-reconfigure.service")
+    started = host.run("systemctl start pacs-schedule-reconfigure.service")
+    found = logs(host, "reconfigure")
+    assert len(found) == 1, started.stderr + host.run(f"cat {LOGS}/skipped.log 2>/dev/null").stdout
+    (log,) = found
+    content = host.file(log).content_string
+    (call,) = calls(host)
+    assert call.startswith("-i inventories/aws playbooks/reconfigure.yml"), call
+    assert (FULL in call) == ("# full converge: " in content), content
+    return FULL in call
+
+
+def test_the_reconfigure_job_converges_in_full_once_a_week(host):
+    # No full converge recorded (a new control host): the first run is one, and records it.
+    assert reconfigure_runs_in_full(host)
+    assert host.file(MARKER).content_string.split()[0] == str(today(host))
+    # Then not again until 7 days (UTC dates) later.
+    assert not reconfigure_runs_in_full(host)
+    host.run(f"echo {today(host) - 6} 2000-01-01T03:15:00Z >{MARKER}")
+    assert not reconfigure_runs_in_full(host)
+    host.run(f"echo {today(host) - 7} 2000-01-01T03:15:00Z >{MARKER}")
+    assert reconfigure_runs_in_full(host)
+    (log,) = logs(host, "reconfigure")
+    assert "# full converge: the last was 7 days ago (every 7)" in host.file(log).content_string
+    assert host.file(MARKER).content_string.split()[0] == str(today(host))
+
+
+def test_a_failed_full_converge_is_retried_by_the_next_run(host):
+    host.run(f"echo {today(host) - 8} 2000-01-01T03:15:00Z >{MARKER}")
+    host.run("echo 2 >/etc/stand-in.rc")
+    assert reconfigure_runs_in_full(host)
+    assert exec_main_status(host, "reconfigure") == "2"
+    assert host.file(MARKER).content_string.split()[0] == str(today(host) - 8)
+    host.run("rm -f /etc/stand-in.rc")
+    assert reconfigure_runs_in_full(host)
+    assert not reconfigure_runs_in_full(host)
 
 
 def test_two_runs_never_overlap(host):
+    host.run(f"echo {today(host)} >{MARKER}")
     host.run("echo 6 >/etc/stand-in.sleep")
     assert host.run("systemctl start --no-block pacs-schedule-reconfigure.service").rc == 0
     deadline = time.monotonic() + 30

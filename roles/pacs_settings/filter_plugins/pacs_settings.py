@@ -19,12 +19,20 @@ pacs_settings_sha512_crypt
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 
-# DICOM PS3.5 AE: 1-16 characters of the default character repertoire
-# without backslash and control characters; not only spaces.
-_AE_TITLE = re.compile(r"^[ -\[\]-~]{1,16}$")
+# The project's module_utils/pacs_checks.py (the AE title check the modules and the other filters share), by
+# its path: a filter cannot import it as ansible.module_utils.pacs_checks (see that file).
+_spec = importlib.util.spec_from_file_location(
+    "pacs_checks", Path(__file__).resolve().parent / "../../../module_utils/pacs_checks.py"
+)
+pacs_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pacs_checks)
+ae_title_problem = pacs_checks.ae_title_problem
+
 # DICOM PS3.5 UI: dot-separated numeric components, no leading zero in a
 # multi-digit component, at most 64 characters.
 _UID = re.compile(r"^(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))+$")
@@ -62,22 +70,6 @@ def _as_port(value):
 def _name(variable: str, sources: Mapping) -> str:
     source = sources.get(variable)
     return f"{variable} (set from {source})" if source else variable
-
-
-def ae_title_problem(value) -> str:
-    """Why value is not a usable AE title, or '' when it is one."""
-    if not isinstance(value, str):
-        return "must be a string"
-    if not _AE_TITLE.match(value):
-        return (
-            "must be 1-16 characters of the DICOM AE character set "
-            "(printable ASCII without backslash, no control characters)"
-        )
-    if not value.strip(" "):
-        return "must not be only spaces"
-    if value != value.strip(" "):
-        return "must not start or end with a space (DICOM ignores them, peers compare them differently)"
-    return ""
 
 
 def uid_problem(value) -> str:

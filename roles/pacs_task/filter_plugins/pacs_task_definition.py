@@ -71,9 +71,20 @@ change; pacs_task_containers refuses them too).
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import json
 import re
 from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+# The project's module_utils/pacs_checks.py (the port check the modules and the other filters share), by its
+# path: a filter cannot import it as ansible.module_utils.pacs_checks (see that file).
+_spec = importlib.util.spec_from_file_location(
+    "pacs_checks", Path(__file__).resolve().parent / "../../../module_utils/pacs_checks.py"
+)
+pacs_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pacs_checks)
+port_number = pacs_checks.port_number
 
 CONTAINER_NAMES = (
     "settings",
@@ -191,16 +202,6 @@ def pacs_task_tls_entrypoint(tls_dir):
     return ["/bin/sh", "-c", _TLS_SCRIPT.format(d=tls_dir, p=EDGE_POLICY_FILE), "pacs-tls"]
 
 
-def _port_number(value):
-    if isinstance(value, bool):
-        return None
-    try:
-        port = int(str(value).strip())
-    except (TypeError, ValueError):
-        return None
-    return port if 1 <= port <= 65535 else None
-
-
 def pacs_task_move_tunnel_problems(tunnels, ports, engine_paths=None):
     """Why `tunnels` (pacs_task_move_tunnels) cannot be run beside `ports`
     (pacs_task_ports): a list of messages, empty when fine. A tunnel may
@@ -212,9 +213,7 @@ def pacs_task_move_tunnel_problems(tunnels, ports, engine_paths=None):
         return [f"pacs_task_move_tunnels must be a list of {{{', '.join(_TUNNEL_KEYS)}}}"]
     if not tunnels:
         return ["pacs_task_move_tunnels may not be empty (C-MOVE needs a destination behind a tunnel)"]
-    taken = {
-        _port_number(v): k for k, v in (ports or {}).items() if k != "move_forward" and _port_number(v) is not None
-    }
+    taken = {port_number(v): k for k, v in (ports or {}).items() if k != "move_forward" and port_number(v) is not None}
     problems, names, listens = [], {}, {}
     for index, tunnel in enumerate(tunnels):
         if not isinstance(tunnel, Mapping):
@@ -231,7 +230,7 @@ def pacs_task_move_tunnel_problems(tunnels, ports, engine_paths=None):
         elif name in names:
             problems.append(f"{label}.container {name!r} repeats pacs_task_move_tunnels[{names[name]}]'s")
         names.setdefault(name, index)
-        listen = _port_number(tunnel["listen"])
+        listen = port_number(tunnel["listen"])
         if listen is None:
             problems.append(f"{label}.listen must be a port between 1 and 65535 (got {tunnel['listen']!r})")
         elif listen in taken:
@@ -240,7 +239,7 @@ def pacs_task_move_tunnel_problems(tunnels, ports, engine_paths=None):
             problems.append(f"{label}.listen {listen} repeats pacs_task_move_tunnels[{listens[listen]}]'s")
         if listen is not None:
             listens.setdefault(listen, index)
-        if _port_number(tunnel["port"]) is None:
+        if port_number(tunnel["port"]) is None:
             problems.append(f"{label}.port must be a port between 1 and 65535 (got {tunnel['port']!r})")
         if any(c.isspace() or c == ":" for c in str(tunnel["host"])):
             problems.append(f"{label}.host {str(tunnel['host'])!r} must be a DNS name or an IPv4 address")
