@@ -110,13 +110,7 @@ location:
       type: dict
 """
 
-import contextlib
-
-from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.modules import AnsibleAWSModule
-
-with contextlib.suppress(ImportError):  # AnsibleAWSModule reports a missing botocore
-    import botocore
 
 try:
     from ansible.module_utils import pacs_aws
@@ -152,18 +146,6 @@ def differences(described, params):
     return diffs
 
 
-def result_of(described, tags):
-    if described is None:
-        return {"location_arn": None, "location_uri": None}
-    shown = {k: v for k, v in described.items() if k != "ResponseMetadata"}
-    shown["Tags"] = tags
-    return {
-        "location_arn": described["LocationArn"],
-        "location_uri": described.get("LocationUri"),
-        "location": camel_dict_to_snake_dict(shown, ignore_list=["Tags"]),
-    }
-
-
 def create(module, client, tags):
     params = module.params
     kwargs = {
@@ -179,44 +161,6 @@ def create(module, client, tags):
         kwargs["FileSystemAccessRoleArn"] = params["file_system_access_role_arn"]
     arn = client.create_location_efs(aws_retry=True, **kwargs)["LocationArn"]
     return client.describe_location_efs(LocationArn=arn, aws_retry=True)
-
-
-def ensure_present(module, client, name):
-    params = module.params
-    entry, tags = pacs_aws.datasync_find_locations(client, location_uri(module), name)
-    if entry is not None:
-        described = client.describe_location_efs(LocationArn=entry["LocationArn"], aws_retry=True)
-        diffs = differences(described, params)
-        if diffs and not params["replace"]:
-            module.fail_json(
-                msg=(
-                    f"DataSync location {entry['LocationArn']} differs in {', '.join(diffs)}; "
-                    "set replace=true to delete and create it again"
-                ),
-                differences=diffs,
-            )
-        if not diffs:
-            changed, tags = pacs_aws.datasync_update_tags(module, client, entry["LocationArn"], tags)
-            module.exit_json(changed=changed, **result_of(described, tags))
-        if module.check_mode:
-            module.exit_json(changed=True, differences=diffs, **result_of(None, None))
-        client.delete_location(LocationArn=entry["LocationArn"], aws_retry=True)
-
-    if not params["subnet_arn"] or not params["security_group_arns"]:
-        module.fail_json(msg="subnet_arn and security_group_arns are required to create a DataSync EFS location")
-    if module.check_mode:
-        module.exit_json(changed=True, **result_of(None, None))
-    tags = dict(params["tags"] or {})
-    module.exit_json(changed=True, **result_of(create(module, client, tags), tags))
-
-
-def ensure_absent(module, client, name):
-    entry, _tags = pacs_aws.datasync_find_locations(client, location_uri(module), name)
-    if entry is None:
-        module.exit_json(changed=False, **result_of(None, None))
-    if not module.check_mode:
-        client.delete_location(LocationArn=entry["LocationArn"], aws_retry=True)
-    module.exit_json(changed=True, **result_of(None, None))
 
 
 def main():
@@ -241,17 +185,14 @@ def main():
     needs_tls = params["access_point_arn"] or params["file_system_access_role_arn"]
     if needs_tls and params["in_transit_encryption"] != "TLS1_2":
         module.fail_json(msg="an access point or a file system access role needs in_transit_encryption=TLS1_2")
-    name = (params["tags"] or {}).get("Name")
-    client = pacs_aws.aws_client(module, "datasync")
-    try:
-        if params["state"] == "present":
-            ensure_present(module, client, name)
-        else:
-            ensure_absent(module, client, name)
-    except ValueError as err:
-        module.fail_json(msg=str(err))
-    except (botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError) as err:
-        module.fail_json_aws(err, msg=f"DataSync location {location_uri(module)}")
+    pacs_aws.datasync_location_run(
+        module,
+        location_uri(module),
+        kind="efs",
+        differences=differences,
+        create=create,
+        required_to_create=["subnet_arn", "security_group_arns"],
+    )
 
 
 if __name__ == "__main__":

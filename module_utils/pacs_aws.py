@@ -3,16 +3,19 @@
 """Helpers shared by the project's AWS modules (library/*.py).
 
 Tag conversion and comparison, a retrying client, pagination that also works
-where a paginator is missing, and poll (exponential backoff, from pacs_poll).
+where a paginator is missing, poll (exponential backoff, from pacs_poll), and
+what the DataSync location modules share (find, compare, replace, delete).
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import uuid
 
+from ansible.module_utils.common.dict_transformations import camel_dict_to_snake_dict
 from ansible_collections.amazon.aws.plugins.module_utils.retries import AWSRetry
 from ansible_collections.amazon.aws.plugins.module_utils.tagging import (
     ansible_dict_to_boto3_tag_list,
@@ -173,6 +176,86 @@ def datasync_update_tags(module, client, arn, have_tags):
         if to_set:
             client.tag_resource(ResourceArn=arn, Tags=tags_to_list(to_set), aws_retry=True)
     return True, merged_tags(have_tags, to_set, to_unset)
+
+
+def datasync_location_result(described, tags):
+    """A location module's result: ARN, URI and the description in snake_case with the tags as a dict; ARN
+    and URI null when there is no location (`described` None)."""
+    if described is None:
+        return {"location_arn": None, "location_uri": None}
+    shown = {k: v for k, v in described.items() if k != "ResponseMetadata"}
+    shown["Tags"] = tags
+    return {
+        "location_arn": described["LocationArn"],
+        "location_uri": described.get("LocationUri"),
+        "location": camel_dict_to_snake_dict(shown, ignore_list=["Tags"]),
+    }
+
+
+def datasync_location_present(module, client, uri, *, kind, differences, create, required_to_create):
+    """Bring the module's DataSync location at `uri` to its options; exits the module with the result.
+
+    The location is the one at `uri` whose Name tag is O(tags.Name), when given (datasync_find_locations).
+    `differences(described, params)` lists the options whose value differs from the location's: the module
+    fails naming them, unless O(replace), which deletes the location and creates it again (a new ARN).
+    Otherwise only the tags are brought to O(tags)/O(purge_tags). `kind` is the location type of the API
+    (`s3`, `efs`: describe_location_<kind>; the messages say it in capitals); `create(module, client, tags)`
+    makes the location and returns its description; `required_to_create` are the options a new one needs.
+    Check mode calls no mutating API.
+    """
+    params = module.params
+    name = (params["tags"] or {}).get("Name")
+    entry, tags = datasync_find_locations(client, uri, name)
+    if entry is not None:
+        arn = entry["LocationArn"]
+        described = getattr(client, f"describe_location_{kind}")(LocationArn=arn, aws_retry=True)
+        diffs = differences(described, params)
+        if diffs and not params["replace"]:
+            module.fail_json(
+                msg=(
+                    f"DataSync location {arn} differs in {', '.join(diffs)}; "
+                    "set replace=true to delete and create it again"
+                ),
+                differences=diffs,
+            )
+        if not diffs:
+            changed, tags = datasync_update_tags(module, client, arn, tags)
+            module.exit_json(changed=changed, **datasync_location_result(described, tags))
+        if module.check_mode:
+            module.exit_json(changed=True, differences=diffs, **datasync_location_result(None, None))
+        client.delete_location(LocationArn=arn, aws_retry=True)
+
+    if not all(params[option] for option in required_to_create):
+        verb = "is" if len(required_to_create) == 1 else "are"
+        module.fail_json(
+            msg=f"{' and '.join(required_to_create)} {verb} required to create a DataSync {kind.upper()} location"
+        )
+    if module.check_mode:
+        module.exit_json(changed=True, **datasync_location_result(None, None))
+    tags = dict(params["tags"] or {})
+    module.exit_json(changed=True, **datasync_location_result(create(module, client, tags), tags))
+
+
+def datasync_location_absent(module, client, uri):
+    """Delete the module's DataSync location at `uri` (and O(tags.Name), when given), if there is one; exits
+    the module with the result."""
+    entry, _tags = datasync_find_locations(client, uri, (module.params["tags"] or {}).get("Name"))
+    if entry is None:
+        module.exit_json(changed=False, **datasync_location_result(None, None))
+    if not module.check_mode:
+        client.delete_location(LocationArn=entry["LocationArn"], aws_retry=True)
+    module.exit_json(changed=True, **datasync_location_result(None, None))
+
+
+def datasync_location_run(module, uri, *, kind, differences, create, required_to_create):
+    """A DataSync location module's work after its own option checks: the location at `uri` present
+    (datasync_location_present, with these arguments) or absent by O(state); exits the module."""
+    present = functools.partial(
+        datasync_location_present,
+        uri=uri, kind=kind, differences=differences, create=create, required_to_create=required_to_create,
+    )  # fmt: skip
+    absent = functools.partial(datasync_location_absent, uri=uri)
+    run_state(module, aws_client(module, "datasync"), present, absent, f"DataSync location {uri}")
 
 
 def policy_document(value):
