@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -12,8 +10,10 @@ import pytest
 from ansible.errors import AnsibleActionFail
 
 from action_plugins import converge_stamp as action
+from tests.support.ansible_run import PlaybookRun, run_playbook
 
-PROJECT = Path(__file__).resolve().parents[2]
+# The stock strategy: one short play, nothing for Mitogen to gain.
+STOCK = {"PACS_MITOGEN": "0"}
 
 
 def test_the_line_says_what_happens_and_why():
@@ -77,24 +77,11 @@ PLAY = """
 """
 
 
-def run_play(tmp_path: Path, **variables) -> subprocess.CompletedProcess:
+def run_play(tmp_path: Path, play: str = PLAY, **variables) -> PlaybookRun:
     playbook = tmp_path / "play.yml"
-    playbook.write_text(PLAY)
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), PACS_MITOGEN="0", ANSIBLE_NOCOLOR="1")
-    command = [
-        sys.executable,
-        "-m",
-        "ansible",
-        "playbook",
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        json.dumps({"ansible_python_interpreter": sys.executable, **variables}),
-        str(playbook),
-    ]
-    return subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    playbook.write_text(play)
+    extra = json.dumps({"ansible_python_interpreter": sys.executable, **variables})
+    return run_playbook(str(playbook), "-c", "local", "-e", extra, inventory="localhost,", timeout=300, env=STOCK)
 
 
 @pytest.fixture
@@ -106,41 +93,30 @@ def example(tmp_path):
 
 def test_check_record_check_skips_the_second_time_and_a_change_converges_again(tmp_path, example):
     first = run_play(tmp_path, **example)
-    assert first.returncode == 0, first.stdout + first.stderr
-    assert "[localhost] the example: converging, " in first.stdout
-    assert '"msg": "match=False"' in first.stdout
+    assert first.returncode == 0, first.report()
+    assert "[localhost] the example: converging, " in first.output
+    assert '"msg": "match=False"' in first.output
     stamp = json.loads(Path(example["stamp"]).read_text())
     assert stamp["outputs"] == {"ref": example["digest"]}
 
     second = run_play(tmp_path, **example)
-    assert second.returncode == 0, second.stdout + second.stderr
-    assert "[localhost] the example: nothing to do, inputs and live state as at the last converge" in second.stdout
-    assert '"msg": "match=True"' in second.stdout
+    assert second.returncode == 0, second.report()
+    assert "[localhost] the example: nothing to do, inputs and live state as at the last converge" in second.output
+    assert '"msg": "match=True"' in second.output
 
     Path(example["watched"]).write_text("two\n")
     third = run_play(tmp_path, **example)
-    assert "[localhost] the example: converging, live state changed since the last converge" in third.stdout
+    assert "[localhost] the example: converging, live state changed since the last converge" in third.output
     changed_inputs = run_play(tmp_path, **dict(example, digest="e" * 64))
-    assert "the example: converging, inputs changed" in changed_inputs.stdout
+    assert "the example: converging, inputs changed" in changed_inputs.output
 
 
 def test_a_record_with_no_check_before_it_fails_before_writing(tmp_path, example):
-    playbook = tmp_path / "record_only.yml"
-    playbook.write_text(
+    record_only = (
         "- hosts: localhost\n  gather_facts: false\n  tasks:\n"
         '    - converge_stamp: {state: record, path: "{{ stamp }}"}\n'
     )
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), PACS_MITOGEN="0", ANSIBLE_NOCOLOR="1")
-    run = subprocess.run(
-        [sys.executable, "-m", "ansible", "playbook", "-i", "localhost,", "-c", "local"]
-        + ["-e", json.dumps({"ansible_python_interpreter": sys.executable, **example}), str(playbook)],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    run = run_play(tmp_path, record_only, **example)
     assert run.returncode == 2
-    assert "without inputs_digest and without a check of the same stamp" in run.stdout + run.stderr
+    assert "without inputs_digest and without a check of the same stamp" in run.output
     assert not Path(example["stamp"]).exists()

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-PROJECT = Path(__file__).resolve().parents[2]
-PLAYBOOKS = PROJECT / "playbooks"
+from tests.support.ansible_run import ROOT, run_playbook
+
+PLAYBOOKS = ROOT / "playbooks"
 
 # What a user runs (README's table); everything else is a stage.
 ENTRY_POINTS = {
@@ -66,18 +64,9 @@ def test_playbooks_holds_the_entry_points_and_stages_the_rest():
 
 
 def list_tasks(*arguments: str) -> str:
-    env = dict(os.environ, ANSIBLE_CONFIG=str(PROJECT / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    run = subprocess.run(
-        [sys.executable, "-m", "ansible", "playbook", "--list-tasks", *arguments],
-        cwd=PROJECT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
+    run = run_playbook("playbooks/site.yml", "--list-tasks", *arguments, timeout=300)
+    assert run.returncode == 0, run.report()
+    return run.output
 
 
 VALIDATION = "Validating arguments against arg spec"
@@ -106,12 +95,12 @@ def plays_with_tasks(listing: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def every_play():
-    return plays_with_tasks(list_tasks("playbooks/site.yml"))
+    return plays_with_tasks(list_tasks())
 
 
 @pytest.mark.parametrize("tag", sorted(STAGE_TAGS))
 def test_a_tag_selects_its_stage_of_the_main_job_and_nothing_else(tag, every_play):
-    selected = plays_with_tasks(list_tasks("playbooks/site.yml", "--tags", tag))
+    selected = plays_with_tasks(list_tasks("--tags", tag))
     assert set(STAGE_TAGS[tag]) <= selected, f"--tags {tag} ran {sorted(selected)}"
     others = {play for other, plays in STAGE_TAGS.items() if other != tag for play in plays} - set(STAGE_TAGS[tag])
     assert not selected & others, f"--tags {tag} also ran {sorted(selected & others)}"
