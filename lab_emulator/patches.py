@@ -835,13 +835,18 @@ def backup_start_backup_job(self):
     return json.dumps({"BackupJobId": job_id, "RecoveryPointArn": arn, "CreationDate": now})
 
 
+def _describe_job(self, jobs, kind):
+    """The job the path names, from the jobs a Start call kept, as Describe answers it."""
+    job_id = _path_parts(self)[1]
+    job = _backup_state(self.backup_backend, jobs).get(job_id)
+    if job is None:
+        raise ResourceNotFoundException(msg=f"{kind} job {job_id} not found")
+    return json.dumps({k: v for k, v in job.items() if k != "IdempotencyToken"})
+
+
 def backup_describe_backup_job(self):
     """DescribeBackupJob of a job StartBackupJob made (all COMPLETED)."""
-    job_id = _path_parts(self)[1]
-    job = _backup_state(self.backup_backend, "pacs_backup_jobs").get(job_id)
-    if job is None:
-        raise ResourceNotFoundException(msg=f"Backup job {job_id} not found")
-    return json.dumps({k: v for k, v in job.items() if k != "IdempotencyToken"})
+    return _describe_job(self, "pacs_backup_jobs", "Backup")
 
 
 def _recovery_point(response, name, arn):
@@ -964,11 +969,7 @@ def backup_start_restore_job(self):
 
 def backup_describe_restore_job(self):
     """DescribeRestoreJob of a job StartRestoreJob made."""
-    job_id = _path_parts(self)[1]
-    job = _backup_state(self.backup_backend, "pacs_restore_jobs").get(job_id)
-    if job is None:
-        raise ResourceNotFoundException(msg=f"Restore job {job_id} not found")
-    return json.dumps({k: v for k, v in job.items() if k != "IdempotencyToken"})
+    return _describe_job(self, "pacs_restore_jobs", "Restore")
 
 
 def backup_list_recovery_points_by_backup_vault(self):
